@@ -1,0 +1,67 @@
+# The course's two commands are `make lab` and `make test` (see README.md). Both install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.11 is required: TensorFlow 2.12 (the newest Merlin 23.08 accepts) has no wheel for 3.12+.
+PYTHON ?= $(shell for p in python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v $$p && break; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+SCALE ?= small
+PORT ?= 8888
+PINS_HASH := $(shell cat requirements.txt constraints.txt pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(PINS_HASH)
+PYTEST := RECSYS_SCALE=tiny $(PY) -m pytest -q
+
+.PHONY: help venv lab test test-fast data labs bench clean clean-data lock doctor
+
+help:
+	@echo "make lab          install if needed, make the $(SCALE) data if missing, start JupyterLab (127.0.0.1, token)"
+	@echo "make test         install if needed, run every test (tiny data, notebooks, solutions, labs)"
+	@echo "make data SCALE=tiny|small|workshop    generate + prepare + NVTabular for one scale"
+	@echo "make labs         regenerate labs/ from solutions/"
+	@echo "make bench        benchmarks and measured claims -> bench/RESULTS.md (long; not part of make test)"
+	@echo "make doctor       versions, device decision, data status"
+	@echo "make clean        remove .venv and generated data"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "error: Python 3.11 not found (TensorFlow 2.12, required by Merlin 23.08, has no wheel for 3.12+)." >&2; \
+	  echo "       Install python3.11 (e.g. 'apt install python3.11 python3.11-venv', pyenv, or python.org)," >&2; \
+	  echo "       or use the conda environment: 'conda env create -f environment.yml' (GPU path)." >&2; \
+	  exit 1; fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -c "import recsys_course, tensorflow, merlin.models.tf, nvtabular" 2>/dev/null || { echo "error: the environment in $(VENV) does not import; run 'make clean' and retry" >&2; exit 1; }
+	@rm -f $(VENV)/.installed-* && touch $@
+
+data: venv
+	$(PY) -m recsys_course data --scale $(SCALE)
+
+lab: venv
+	$(PY) -m recsys_course data --scale $(SCALE)
+	RECSYS_SCALE=$(SCALE) $(PY) -m recsys_course lab --port $(PORT)
+
+doctor: venv
+	$(PY) -m recsys_course doctor
+
+labs: venv
+	$(PY) -m recsys_course labs
+
+test: venv
+	$(PY) -m recsys_course data --scale tiny --no-progress
+	$(PYTEST) tests notebooks solutions --nbval-lax --nbval-sanitize-with tests/sanitize.cfg -p no:randomly
+
+bench: venv
+	$(PY) bench/run.py
+
+lock: venv
+	{ head -3 constraints.txt; $(PY) -m pip freeze --exclude-editable; } > constraints.new && mv constraints.new constraints.txt
+
+clean-data:
+	rm -rf data/tiny data/small data/workshop
+
+clean: clean-data
+	rm -rf $(VENV)

@@ -1,0 +1,3 @@
+from recsys_course.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,496 @@
+"""Synthetic REES46 "eCommerce behavior data from multi category store" with a planted, known signal.
+
+Writes monthly CSVs `2019-Oct.csv` … `2020-Apr.csv` in the exact Kaggle format, plus two sidecars that
+the CSVs never contain: `_oracle.parquet` (the true purchase probability of every labelled cart pair)
+and `_generator.json` (scale, seed, planted effects, counts).
+
+Whether a cart becomes a purchase follows a logistic model over only what a model sees after
+preparation (see `PLANTED` and `_purchase_logit`). Everything is drawn from numpy Generators spawned
+from one seed, one stream per month, so the same seed gives byte-identical files.
+"""
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from recsys_course import taxonomy
+
+HEADER = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
+COLUMNS = HEADER.split(",")
+MONTHS = [(2019, 10), (2019, 11), (2019, 12), (2020, 1), (2020, 2), (2020, 3), (2020, 4)]
+EVENT_TYPES = np.array(["view", "cart", "purchase"])
+VIEW, CART, PURCHASE = 0, 1, 2
+ORACLE_FILE = "_oracle.parquet"
+META_FILE = "_generator.json"
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    users: int
+    products: int
+    brands: int
+    sessions: int  # over the seven months
+    view_fraction: float  # share of view events kept in the CSVs (labels never depend on it)
+
+
+SCALES: dict[str, Scale] = {
+    "tiny": Scale("tiny", users=700, products=500, brands=60, sessions=60_000, view_fraction=1.0),
+    "small": Scale("small", users=42_000, products=16_000, brands=420, sessions=3_600_000, view_fraction=0.25),
+    "workshop": Scale("workshop", users=520_000, products=80_000, brands=2_650, sessions=36_000_000, view_fraction=0.1),
+}
+
+
+@dataclass(frozen=True)
+class Planted:
+    """Sizes of the planted effects on the purchase logit (standard deviations unless said otherwise)."""
+
+    intercept: float = 0.15
+    user: float = 0.15  # per-user effect (small: a user has ~12 labelled rows to learn it from)
+    item: float = 0.50  # per-product effect
+    affinity: float = 0.20  # user x top-category affinity: scale of a rank-2 dot product
+    brand: float = 0.35
+    hour_amplitude: float = 0.30  # smooth daily curve, peak at 19h UTC
+    weekend: float = 0.20
+    discount: float = 2.5  # per unit of discount (0.2 off -> +0.5)
+    cross: float = 0.90  # top category x hour, a pure interaction (no main effect of either)
+    cross_pair: tuple[str, str] = ("cat_0", "ts_hour")
+
+
+PLANTED = Planted()
+
+# Behaviour (not label) parameters, tuned to REES46's published shape.
+MEAN_EXTRA_PRODUCTS = 2.4  # distinct products per session = 1 + Poisson(2.4)
+MEAN_REPEAT_VIEWS = 0.4  # extra consecutive views of the same product: Poisson(0.4) -> ~28% repeats
+CART_RATE = 0.05  # per (session, product) first visit, times a per-user propensity
+ITEM_ZIPF = 1.2
+BRAND_ZIPF = 1.1
+HOUR_PROFILE = np.array(
+    [2, 1.5, 1.5, 2, 3, 4, 5, 6, 6.5, 7, 7, 7, 7, 7, 7.5, 8, 8.5, 8.5, 8, 7, 5.5, 4.5, 3.5, 2.5]
+)
+WEEKDAY_PROFILE = np.array([1.0, 1.0, 0.98, 0.97, 1.0, 1.08, 1.12])  # Monday .. Sunday
+
+
+@dataclass
+class Catalogue:
+    product_id: np.ndarray
+    leaf: np.ndarray  # index into leaf tables
+    brand: np.ndarray  # index into brand_names, -1 = missing
+    base_price: np.ndarray
+    popularity: np.ndarray
+    effect: np.ndarray
+    leaf_category_id: np.ndarray
+    leaf_code: list[str | None]
+    leaf_top: np.ndarray  # top-level index, len(tops) = no code
+    brand_names: list[str]
+    brand_effect: np.ndarray
+    top_vectors: np.ndarray
+    cross: np.ndarray  # [top, hour]
+    tops: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Users:
+    user_id: np.ndarray
+    activity: np.ndarray
+    favourite_top: np.ndarray
+    effect: np.ndarray
+    vector: np.ndarray
+    cart_propensity: np.ndarray
+
+
+def _unique_ints(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray:
+    """`n` distinct integers in [low, high), in random order."""
+    out = np.unique(rng.integers(low, high, size=int(n * 1.1) + 16))
+    while out.size < n:
+        out = np.unique(np.concatenate([out, rng.integers(low, high, size=n)]))
+    return rng.permutation(out)[:n]
+
+
+def _zipf_weights(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
+    w = 1.0 / np.arange(1, n + 1) ** exponent
+    return rng.permutation(w / w.sum())
+
+
+def make_catalogue(rng: np.random.Generator, scale: Scale, planted: Planted = PLANTED) -> Catalogue:
+    codes = taxonomy.category_codes()
+    tops = list(taxonomy.SECOND_LEVEL)
+    n_uncoded = 40
+    n_leaf = len(codes) + n_uncoded
+    leaf_code: list[str | None] = [".".join(c) for c in codes] + [None] * n_uncoded
+    leaf_top = np.array([tops.index(c[0]) for c in codes] + [len(tops)] * n_uncoded)
+    # Leaf popularity: Zipf over coded leaves (70% of products), the rest spread over uncoded ids.
+    w_coded = _zipf_weights(rng, len(codes), 0.8)
+    deep = np.array([len(c) == 4 for c in codes])
+    w_coded[deep] = 0.0008 / deep.sum()
+    w_coded[~deep] *= (0.7 - 0.0008) / w_coded[~deep].sum()
+    leaf_weight = np.concatenate([w_coded, np.full(n_uncoded, 0.3 / n_uncoded)])
+    leaf = rng.choice(n_leaf, size=scale.products, p=leaf_weight / leaf_weight.sum())
+
+    brand_pop = 1.0 / np.arange(1, scale.brands + 1) ** BRAND_ZIPF
+    brand = rng.choice(scale.brands, size=scale.products, p=brand_pop / brand_pop.sum())
+    brand[rng.random(scale.products) < 0.14] = -1
+
+    leaf_median = np.exp(rng.normal(np.log(150.0), 0.8, size=n_leaf))
+    base_price = np.round(np.clip(leaf_median[leaf] * np.exp(rng.normal(0, 0.45, scale.products)), 0.88, 2574.07), 2)
+
+    top_vectors = rng.normal(0, 1, size=(len(tops) + 1, 2))
+    cross = rng.normal(0, 1, size=(len(tops) + 1, 24))
+    cross -= cross.mean(axis=1, keepdims=True)  # no main effect of the top category ...
+    cross -= cross.mean(axis=0, keepdims=True)  # ... nor of the hour: only the pair carries it
+    cross *= planted.cross / cross.std()
+    return Catalogue(
+        product_id=_unique_ints(rng, scale.products, 1_000_000, 100_000_000),
+        leaf=leaf,
+        brand=brand,
+        base_price=base_price,
+        popularity=_zipf_weights(rng, scale.products, ITEM_ZIPF),
+        effect=rng.normal(0, planted.item, scale.products),
+        leaf_category_id=_unique_ints(rng, n_leaf, 2_053_013_552_226_107_603, 2_230_000_000_000_000_000),
+        leaf_code=leaf_code,
+        leaf_top=leaf_top,
+        brand_names=taxonomy.brand_names(scale.brands),
+        brand_effect=rng.normal(0, planted.brand, scale.brands),
+        top_vectors=top_vectors,
+        cross=cross,
+        tops=tops,
+    )
+
+
+def make_users(rng: np.random.Generator, scale: Scale, cat: Catalogue, planted: Planted = PLANTED) -> Users:
+    top_pop = np.bincount(cat.leaf_top[cat.leaf], weights=cat.popularity, minlength=len(cat.tops) + 1)
+    return Users(
+        user_id=_unique_ints(rng, scale.users, 400_000_000, 660_000_000),
+        activity=rng.lognormal(0.0, 0.9, scale.users),
+        favourite_top=rng.choice(top_pop.size, size=scale.users, p=top_pop / top_pop.sum()),
+        effect=rng.normal(0, planted.user, scale.users),
+        vector=rng.normal(0, 1, size=(scale.users, 2)),
+        cart_propensity=rng.lognormal(-0.125, 0.5, scale.users),
+    )
+
+
+def _sample_by_weight(rng: np.random.Generator, cum: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """For each i, an index in [lo[i], hi[i]) drawn with the weights whose cumulative sum is `cum`."""
+    base = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
+    target = base + rng.random(lo.size) * (cum[hi - 1] - base)
+    return np.minimum(np.searchsorted(cum, target, side="right"), hi - 1)
+
+
+def _purchase_logit(cat: Catalogue, users: Users, u: np.ndarray, p: np.ndarray, hour: np.ndarray,
+                    weekday: np.ndarray, discount: np.ndarray, planted: Planted = PLANTED) -> np.ndarray:
+    """The planted model: only user, product (and its category and brand), hour, weekday and price."""
+    top = cat.leaf_top[cat.leaf[p]]
+    brand = cat.brand[p]
+    return (
+        planted.intercept
+        + users.effect[u]
+        + cat.effect[p]
+        + planted.affinity * np.einsum("ij,ij->i", users.vector[u], cat.top_vectors[top])
+        + np.where(brand >= 0, cat.brand_effect[np.maximum(brand, 0)], 0.0)
+        + planted.hour_amplitude * np.cos(2 * np.pi * (hour - 19) / 24)
+        + planted.weekend * (weekday >= 5)
+        + planted.discount * discount
+        + cat.cross[top, hour]
+    )
+
+
+@dataclass
+class MonthEvents:
+    time: np.ndarray  # seconds since epoch, sorted
+    kind: np.ndarray
+    product: np.ndarray  # index into the catalogue
+    user: np.ndarray  # index into users
+    session: np.ndarray  # index into `uuids`
+    price_cents: np.ndarray
+    uuids: np.ndarray  # (n_sessions, 36) uint8
+    oracle: dict[str, np.ndarray]
+
+
+def _uuid4(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n random version-4 UUIDs as an (n, 36) array of ASCII bytes."""
+    raw = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    hexdigits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    nibbles = np.empty((n, 32), dtype=np.uint8)
+    nibbles[:, 0::2] = hexdigits[raw >> 4]
+    nibbles[:, 1::2] = hexdigits[raw & 0x0F]
+    out = np.full((n, 36), ord("-"), dtype=np.uint8)
+    for src, dst in ((slice(0, 8), slice(0, 8)), (slice(8, 12), slice(9, 13)), (slice(12, 16), slice(14, 18)),
+                     (slice(16, 20), slice(19, 23)), (slice(20, 32), slice(24, 36))):
+        out[:, dst] = nibbles[:, src]
+    return out
+
+
+def month_bounds(year: int, month: int) -> tuple[int, int]:
+    start = calendar.timegm((year, month, 1, 0, 0, 0))
+    ny, nm = (year + 1, 1) if month == 12 else (year, month + 1)
+    return start, calendar.timegm((ny, nm, 1, 0, 0, 0))
+
+
+def simulate_month(rng: np.random.Generator, year: int, month: int, n_sessions: int, cat: Catalogue,
+                   users: Users, planted: Planted = PLANTED) -> MonthEvents:
+    start, end = month_bounds(year, month)
+    n_days = (end - start) // 86400
+    day_w = WEEKDAY_PROFILE[(np.arange(n_days) + calendar.weekday(year, month, 1)) % 7].copy()
+    if month == 11:
+        day_w[27:30] *= 1.8  # Black Friday weekend
+    day = rng.choice(n_days, size=n_sessions, p=day_w / day_w.sum())
+    hour = rng.choice(24, size=n_sessions, p=HOUR_PROFILE / HOUR_PROFILE.sum())
+    s_start = start + day * 86400 + hour * 3600 + rng.integers(0, 3600, n_sessions)
+    s_user = np.searchsorted(np.cumsum(users.activity), rng.random(n_sessions) * users.activity.sum(), side="right")
+    s_user = np.minimum(s_user, users.user_id.size - 1)
+
+    # Products of each session: mostly from one leaf category, itself mostly from the user's favourite top.
+    order = np.argsort(cat.leaf, kind="stable")
+    cum_pop = np.cumsum(cat.popularity[order])
+    leaf_lo = np.searchsorted(cat.leaf[order], np.arange(cat.leaf_top.size), side="left")
+    leaf_hi = np.searchsorted(cat.leaf[order], np.arange(cat.leaf_top.size), side="right")
+    leaf_pop = np.bincount(cat.leaf, weights=cat.popularity, minlength=cat.leaf_top.size)
+    leaf_order = np.argsort(cat.leaf_top, kind="stable")
+    cum_leaf = np.cumsum(leaf_pop[leaf_order])
+    top_lo = np.searchsorted(cat.leaf_top[leaf_order], np.arange(len(cat.tops) + 1), side="left")
+    top_hi = np.searchsorted(cat.leaf_top[leaf_order], np.arange(len(cat.tops) + 1), side="right")
+    fav = users.favourite_top[s_user]
+    any_top = rng.random(n_sessions) < 0.4
+    lo = np.where(any_top, 0, top_lo[fav])
+    hi = np.where(any_top, leaf_order.size, top_hi[fav])
+    s_leaf = leaf_order[_sample_by_weight(rng, cum_leaf, lo, hi)]
+    s_leaf = np.where(leaf_hi[s_leaf] > leaf_lo[s_leaf], s_leaf, cat.leaf[0])  # a leaf with no product
+
+    k = 1 + rng.poisson(MEAN_EXTRA_PRODUCTS, n_sessions)
+    v_session = np.repeat(np.arange(n_sessions), k)
+    in_leaf = rng.random(v_session.size) < 0.75
+    v_leaf = s_leaf[v_session]
+    lo = np.where(in_leaf, leaf_lo[v_leaf], 0)
+    hi = np.where(in_leaf, leaf_hi[v_leaf], order.size)
+    v_product = order[_sample_by_weight(rng, cum_pop, lo, hi)]
+    # A visit right after a visit of the same product would merge with it: redraw those from all products.
+    for _ in range(2):
+        again = np.flatnonzero((v_product[1:] == v_product[:-1]) & (v_session[1:] == v_session[:-1])) + 1
+        everywhere = np.zeros(again.size, dtype=np.int64)
+        v_product[again] = order[_sample_by_weight(rng, cum_pop, everywhere, everywhere + order.size)]
+    views = 1 + rng.poisson(MEAN_REPEAT_VIEWS, v_session.size)
+    first = np.zeros(v_session.size, dtype=bool)
+    first[np.unique(v_session.astype(np.int64) * cat.product_id.size + v_product, return_index=True)[1]] = True
+    v_user = s_user[v_session]
+    carted = first & (rng.random(v_session.size) < CART_RATE * users.cart_propensity[v_user])
+    discount = np.where(rng.random(v_session.size) < 0.45, rng.uniform(0.05, 0.4, v_session.size), 0.0)
+    v_cents = np.maximum(np.round(cat.base_price[v_product] * (1 - discount) * 100), 77).astype(np.int64)
+
+    # Events: each visit's views then its cart; purchases close the session, in visit order.
+    n_visit_events = views + carted
+    e_visit = np.repeat(np.arange(v_session.size), n_visit_events)
+    pos_in_visit = np.arange(e_visit.size) - np.repeat(np.cumsum(n_visit_events) - n_visit_events, n_visit_events)
+    e_kind = np.where(pos_in_visit == views[e_visit], CART, VIEW)
+    gaps = np.minimum(rng.exponential(45.0, e_visit.size).astype(np.int64) + 1, 900)
+    # time within the session: cumulative gaps, restarted at each session's first event
+    e_session = v_session[e_visit]
+    csum = np.cumsum(gaps)
+    sess_first = np.searchsorted(e_session, np.arange(n_sessions), side="left")
+    e_time = s_start[e_session] + csum - csum[sess_first[e_session]]
+
+    cart_visits = np.flatnonzero(carted)
+    cart_time = e_time[np.flatnonzero(e_kind == CART)]  # same order as cart_visits
+    cart_dt = cart_time.astype("datetime64[s]")
+    c_hour = ((cart_time // 3600) % 24).astype(np.int64)
+    c_weekday = ((cart_dt.astype("datetime64[D]").astype(np.int64) + 3) % 7).astype(np.int64)  # 1970-01-01 was Thursday
+    logit = _purchase_logit(cat, users, v_user[cart_visits], v_product[cart_visits], c_hour, c_weekday,
+                            discount[cart_visits], planted)
+    p_true = 1.0 / (1.0 + np.exp(-logit))
+    bought = rng.random(cart_visits.size) < p_true
+    buy_visits = cart_visits[bought]
+    session_last = np.zeros(n_sessions, dtype=np.int64)
+    np.maximum.at(session_last, e_session, e_time)
+    rank_in_session = np.arange(buy_visits.size) - np.searchsorted(v_session[buy_visits], v_session[buy_visits], side="left")
+    p_time = session_last[v_session[buy_visits]] + 20 + 30 * rank_in_session + rng.integers(0, 20, buy_visits.size)
+
+    time = np.concatenate([e_time, p_time])
+    visit = np.concatenate([e_visit, buy_visits])
+    kind = np.concatenate([e_kind, np.full(buy_visits.size, PURCHASE)])
+    time = np.minimum(time, end - 1)
+    o = np.lexsort((np.arange(time.size), time))
+    return MonthEvents(
+        time=time[o],
+        kind=kind[o],
+        product=v_product[visit[o]],
+        user=v_user[visit[o]],
+        session=v_session[visit[o]],
+        price_cents=v_cents[visit[o]],
+        uuids=_uuid4(rng, n_sessions),
+        oracle={
+            "session": v_session[cart_visits],
+            "user": v_user[cart_visits],
+            "product": v_product[cart_visits],
+            "event_time": np.minimum(cart_time, end - 1),
+            "p_true": p_true,
+            "purchased": bought,
+        },
+    )
+
+
+def _string_array(fixed: np.ndarray) -> pa.Array:
+    """An Arrow string array from an (n, width) uint8 array, without a Python loop."""
+    n, width = fixed.shape
+    offsets = pa.py_buffer((np.arange(n + 1, dtype=np.int32) * width).tobytes())
+    return pa.Array.from_buffers(pa.string(), n, [None, offsets, pa.py_buffer(np.ascontiguousarray(fixed).tobytes())])
+
+
+def _price_strings(cents: np.ndarray) -> pa.Array:
+    whole = pc.cast(pa.array(cents // 100), pa.string())
+    frac = pc.utf8_slice_codeunits(pc.cast(pa.array(cents % 100 + 100), pa.string()), 1, 3)
+    return pc.binary_join_element_wise(whole, frac, ".")
+
+
+def month_table(ev: MonthEvents, cat: Catalogue, users: Users) -> pa.Table:
+    """The month's events in the REES46 column order and text format."""
+    leaf = cat.leaf[ev.product]
+    codes = pa.array(cat.leaf_code, type=pa.string())
+    brand_idx = cat.brand[ev.product]
+    brands = pa.array(cat.brand_names + [None], type=pa.string())
+    ts = pc.cast(pa.array(ev.time).cast(pa.timestamp("s")), pa.string())
+    return pa.table({
+        "event_time": pc.binary_join_element_wise(ts, pa.scalar(" UTC"), ""),
+        "event_type": pa.array(EVENT_TYPES).take(pa.array(ev.kind)),
+        "product_id": pa.array(cat.product_id[ev.product]),
+        "category_id": pa.array(cat.leaf_category_id[leaf]),
+        "category_code": codes.take(pa.array(leaf)),
+        "brand": brands.take(pa.array(np.where(brand_idx >= 0, brand_idx, len(cat.brand_names)))),
+        "price": _price_strings(ev.price_cents),
+        "user_id": pa.array(users.user_id[ev.user]),
+        "user_session": _string_array(ev.uuids).take(pa.array(ev.session)),
+    })
+
+
+def write_csv(table: pa.Table, path: Path) -> None:
+    sink = pa.CompressedOutputStream(str(path), "gzip") if path.suffix == ".gz" else pa.OSFile(str(path), "wb")
+    with sink:
+        sink.write((HEADER + "\n").encode())
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=65536))
+
+
+def month_filename(year: int, month: int, gzip: bool = False) -> str:
+    return f"{year}-{calendar.month_abbr[month]}.csv" + (".gz" if gzip else "")
+
+
+def _thin_views(rng: np.random.Generator, ev: MonthEvents, view_fraction: float) -> MonthEvents:
+    """Drop views at random with their own stream: carts, purchases and the labels stay as they are."""
+    if view_fraction >= 1.0:
+        return ev
+    keep = (ev.kind != VIEW) | (rng.random(ev.kind.size) < view_fraction)
+    return MonthEvents(ev.time[keep], ev.kind[keep], ev.product[keep], ev.user[keep], ev.session[keep],
+                       ev.price_cents[keep], ev.uuids, ev.oracle)
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC by the rank-sum formula, ties averaged."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("AUC needs both classes")
+    order = np.argsort(scores, kind="mergesort")
+    s = scores[order]
+    ranks = np.empty(s.size, dtype=np.float64)
+    first = np.r_[True, s[1:] != s[:-1]]
+    group = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], s.size]
+    avg = (starts + ends + 1) / 2.0
+    ranks[order] = avg[group]
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def generate(out: str | os.PathLike, scale: str = "tiny", seed: int = 42, view_fraction: float | None = None,
+             gzip: bool = False, progress: bool = True, planted: Planted = PLANTED,
+             max_sessions: int | None = None) -> dict:
+    """Write the seven monthly CSVs and the sidecars into `out` (atomically); return the metadata.
+
+    `max_sessions` caps the sessions simulated (the scale's catalogue and users stay as they are): a quick
+    preview of a large scale's format, used by the tests.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
+    spec = SCALES[scale]
+    view_fraction = spec.view_fraction if view_fraction is None else float(view_fraction)
+    if not 0.0 < view_fraction <= 1.0:
+        raise ValueError(f"view_fraction must be in (0, 1], got {view_fraction}")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} exists and is not empty; remove it or choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        if max_sessions is not None:
+            spec = Scale(**{**asdict(spec), "sessions": min(spec.sessions, int(max_sessions))})
+        meta = _generate_into(tmp, spec, seed, view_fraction, gzip, progress, planted)
+        if out.exists():
+            out.rmdir()
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
+
+
+def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip: bool, progress: bool,
+                   planted: Planted) -> dict:
+    from tqdm.auto import tqdm
+
+    root = np.random.SeedSequence(seed)
+    s_cat, s_users, *s_months = root.spawn(2 + len(MONTHS))
+    cat = make_catalogue(np.random.default_rng(s_cat), spec, planted)
+    users = make_users(np.random.default_rng(s_users), spec, cat, planted)
+    days = np.array([(month_bounds(*m)[1] - month_bounds(*m)[0]) // 86400 for m in MONTHS], dtype=float)
+    share = days / days.sum()
+    counts: dict[str, dict[str, int]] = {}
+    oracle_parts = []
+    bar = tqdm(MONTHS, desc=f"generate {spec.name}", unit="month", file=sys.stderr, disable=not progress)
+    for (year, month), n_share, s_month in zip(bar, share, s_months):
+        sim_rng, thin_rng = (np.random.default_rng(s) for s in s_month.spawn(2))
+        ev = simulate_month(sim_rng, year, month, int(round(spec.sessions * n_share)), cat, users, planted)
+        ev = _thin_views(thin_rng, ev, view_fraction)
+        name = month_filename(year, month, gzip)
+        write_csv(month_table(ev, cat, users), tmp / name)
+        kinds = np.bincount(ev.kind, minlength=3)
+        counts[name] = {"events": int(ev.kind.size), "views": int(kinds[VIEW]), "carts": int(kinds[CART]),
+                        "purchases": int(kinds[PURCHASE])}
+        o = ev.oracle
+        oracle_parts.append(pa.table({
+            "user_session": _string_array(ev.uuids).take(pa.array(o["session"])),
+            "user_id": pa.array(users.user_id[o["user"]]),
+            "product_id": pa.array(cat.product_id[o["product"]]),
+            "event_time_ts": pa.array(o["event_time"]),
+            "p_true": pa.array(o["p_true"]),
+            "purchased": pa.array(o["purchased"]),
+        }))
+    oracle = pa.concat_tables(oracle_parts)
+    pq.write_table(oracle, tmp / ORACLE_FILE)
+    april = pc.greater_equal(oracle["event_time_ts"], month_bounds(2020, 4)[0])
+    apr = oracle.filter(april)
+    meta = {
+        "generator": "recsys_course.generate",
+        "scale": asdict(spec),
+        "seed": seed,
+        "view_fraction": view_fraction,
+        "files": counts,
+        "labelled_pairs": oracle.num_rows,
+        "purchase_rate": float(np.mean(oracle["purchased"].to_numpy())),
+        "oracle_auc_april_unfiltered": auc(apr["purchased"].to_numpy(), apr["p_true"].to_numpy()),
+        "planted": {**asdict(planted), "cross_matrix_tops": cat.tops + ["NA"],
+                    "cross_matrix": np.round(cat.cross, 4).tolist()},
+    }
+    (tmp / META_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+    return meta

@@ -1,0 +1,162 @@
+"""The course's architectures, built from Merlin Models blocks, and one way to train and score them.
+
+Notebook 03 builds these step by step in cells; notebook 04, the exercise checks and the benchmarks
+call these functions so that every comparison uses exactly the same architecture.
+Every model gets `schema=`: without it Merlin 23.08 infers the inputs from the continuous features
+only and silently trains without any categorical feature.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from recsys_course.etl import EXTRA_COLUMNS
+
+TARGET = "target"
+
+
+def load(paths) -> tuple:
+    """(train, valid, schema): merlin Datasets of the processed data and the schema a model should see."""
+    from merlin.io import Dataset
+
+    train = Dataset(str(paths.train), engine="parquet")
+    valid = Dataset(str(paths.valid), engine="parquet")
+    schema = train.schema.without(EXTRA_COLUMNS)
+    train.schema = schema
+    valid.schema = schema
+    return train, valid, schema
+
+
+def _task():
+    import merlin.models.tf as mm
+    from merlin.models.tf.transforms.bias import LogitsTemperatureScaler
+
+    return mm.BinaryClassificationTask(TARGET, pre=LogitsTemperatureScaler(temperature=2))
+
+
+def dlrm_inputs(schema, dim: int = 64, bottom: Sequence[int] = (128,), aggregation: str | None = None):
+    """ParallelBlock of the bottom MLP over continuous features and `dim`-wide embeddings of the categoricals.
+
+    Without aggregation it outputs a dict (the dot product stacks it); CrossBlock needs `aggregation="concat"`.
+    """
+    import merlin.models.tf as mm
+    from merlin.schema import Tags
+
+    bottom_mlp = mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(
+        mm.MLPBlock([*bottom, dim]))
+    embeddings = mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=dim)
+    return mm.ParallelBlock({"embeddings": embeddings, "bottom_block": bottom_mlp}, is_input=True,
+                            aggregation=aggregation)
+
+
+def hashed_cross(schema, columns: Sequence[str], num_bins: int = 1000):
+    """A wide branch: the one-hot hashed cross of `columns`."""
+    import merlin.models.tf as mm
+
+    cross_schema = schema.select_by_name(list(columns))
+    return mm.ParallelBlock(
+        mm.TabularBlock.from_schema(schema=cross_schema, pre=mm.HashedCross(cross_schema, num_bins=num_bins)),
+        is_input=True, aggregation="concat")
+
+
+def dlrm(schema, dim: int = 64, bottom: Sequence[int] = (128,), top: Sequence[int] = (128, 64),
+         cross: Sequence[str] | None = None, num_bins: int = 1000):
+    """DLRM from blocks; with `cross`, a HashedCross wide branch joins the top MLP's input."""
+    import merlin.models.tf as mm
+    from merlin.models.tf.blocks.dlrm import DotProductInteractionBlock
+
+    interaction = dlrm_inputs(schema, dim, bottom).connect_with_shortcut(
+        DotProductInteractionBlock(), shortcut_filter=mm.Filter("bottom_block"), aggregation="concat")
+    if cross:
+        interaction = mm.ParallelBlock({"dlrm": interaction, "cross": hashed_cross(schema, cross, num_bins)},
+                                       aggregation="concat")
+    return mm.Model(interaction.connect(mm.MLPBlock(list(top))), _task(), schema=schema)
+
+
+def dcn(schema, depth: int = 2, dim: int = 64, bottom: Sequence[int] = (128,), top: Sequence[int] = (128, 64),
+        low_rank_dim: int | None = None):
+    """DLRM's inputs, with a DCN CrossBlock in place of the dot-product interaction."""
+    import merlin.models.tf as mm
+
+    body = dlrm_inputs(schema, dim, bottom, aggregation="concat").connect(
+        mm.CrossBlock(depth, low_rank_dim=low_rank_dim), mm.MLPBlock(list(top)))
+    return mm.Model(body, _task(), schema=schema)
+
+
+def builtin_dlrm(schema, dim: int = 64, bottom: Sequence[int] = (128,), top: Sequence[int] = (128, 64)):
+    import merlin.models.tf as mm
+
+    return mm.DLRMModel(schema, embedding_dim=dim, bottom_block=mm.MLPBlock([*bottom, dim]),
+                        top_block=mm.MLPBlock(list(top)), prediction_tasks=_task())
+
+
+def builtin_dcn(schema, depth: int = 2, dim: int = 64, deep: Sequence[int] = (128, 64)):
+    import merlin.models.tf as mm
+    from merlin.schema import Tags
+
+    inputs = mm.InputBlockV2(schema, categorical=mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=dim))
+    return mm.DCNModel(schema, depth=depth, deep_block=mm.MLPBlock(list(deep)), input_block=inputs,
+                       prediction_tasks=_task())
+
+
+@dataclass
+class FitResult:
+    name: str
+    auc: float
+    logloss: float
+    params: int
+    history: dict = field(default_factory=dict)
+    epoch_seconds: list = field(default_factory=list)
+    rows_per_second: float = 0.0
+
+
+class _EpochTimer:
+    """Keras callback: wall time of each epoch."""
+
+    def __new__(cls):
+        import tensorflow as tf
+
+        class Timer(tf.keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.seconds = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._t = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.seconds.append(time.perf_counter() - self._t)
+
+        return Timer()
+
+
+def compile_model(model, learning_rate: float = 1e-3):
+    import tensorflow as tf
+
+    model.compile(optimizer=tf.keras.optimizers.Adam(learning_rate), run_eagerly=False,
+                  metrics=[tf.keras.metrics.AUC(name="auc")])
+    return model
+
+
+def fit_evaluate(name: str, model, train, valid, epochs: int = 1, batch_size: int = 4096, verbose: int = 0,
+                 learning_rate: float = 1e-3) -> FitResult:
+    """Compile, fit for `epochs`, evaluate on valid: AUC, log-loss, parameter count, epoch times."""
+    compile_model(model, learning_rate)
+    timer = _EpochTimer()
+    hist = model.fit(train, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=[timer],
+                     validation_data=valid, shuffle=True)
+    scores = model.evaluate(valid, batch_size=batch_size, return_dict=True, verbose=0)
+    steady = timer.seconds[-1] if epochs > 1 else timer.seconds[0]
+    return FitResult(name, float(scores["auc"]), float(scores["loss"]), int(model.count_params()),
+                     {k: [float(x) for x in v] for k, v in hist.history.items()}, timer.seconds,
+                     train.num_rows / steady if steady else 0.0)
+
+
+def input_feature_names(model) -> list[str]:
+    """The features a built model reads: what the `schema=` trap silently shrinks."""
+    return sorted(model.schema.column_names) if model.schema is not None else []
+
+
+def save_weights(model, path: str | Path) -> None:
+    model.save_weights(str(path))

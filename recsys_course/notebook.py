@@ -1,0 +1,56 @@
+"""What every notebook does first: quiet logs, seeds, the device line, and a check of its prerequisites."""
+from __future__ import annotations
+
+import os
+import random
+
+from recsys_course import device
+from recsys_course.config import Params, Paths
+
+_STEP_THAT_MAKES = {
+    "raw": "make data SCALE={scale}   (or run notebooks/01_data_and_etl.ipynb)",
+    "prepared": "make data SCALE={scale}   (or run notebooks/01_data_and_etl.ipynb)",
+    "processed": "make data SCALE={scale}   (or run notebooks/01_data_and_etl.ipynb)",
+}
+
+
+class PrerequisiteMissing(RuntimeError):
+    """Raised when a notebook runs before the step that makes its input; shown as one line in Jupyter."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a traceback
+        return [f"PrerequisiteMissing: {self}"]
+
+
+def require(paths: Paths, *stages: str) -> None:
+    """Stop with one line naming what to run first if a stage's output is missing."""
+    have = paths.status()
+    for stage in stages:
+        if not have[stage]:
+            raise PrerequisiteMissing(
+                f"no {stage} data for scale '{paths.scale}' in {paths.root}. Run first: "
+                + _STEP_THAT_MAKES[stage].format(scale=paths.scale))
+
+
+def set_seeds(seed: int) -> None:
+    import numpy as np
+    import tensorflow as tf
+
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+    tf.keras.utils.set_random_seed(seed)
+
+
+def start(*stages: str, epochs: int = 1, batch_size: int = 4096, seed: int = 42, quiet_print: bool = False) -> Params:
+    """Import TensorFlow quietly, set seeds, print the device line; check `stages` exist. Returns the parameters."""
+    from recsys_course import quiet
+
+    quiet.silence_after_tf()
+    params = Params.from_env(epochs=epochs, batch_size=batch_size, seed=seed)
+    set_seeds(params.seed)
+    if not quiet_print:
+        print(device.current().line())
+        print(f"scale: {params.scale} · epochs: {params.epochs} · batch size: {params.batch_size} · seed: {params.seed}")
+    require(params.paths, *stages)
+    return params

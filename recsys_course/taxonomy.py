@@ -1,0 +1,74 @@
+"""The synthetic catalogue's vocabulary: category tree and brand names (deterministic, no randomness here).
+
+The tree mirrors the REES46 shape: 13 top-level categories, 60 second-level ones, and 88 third-level
+leaves (89 values of cat_2 with 'NA'), plus a couple of rare fourth-level codes.
+"""
+from __future__ import annotations
+
+SECOND_LEVEL: dict[str, list[str]] = {
+    "electronics": ["smartphone", "audio", "video", "clocks", "tablet", "telephone", "camera"],
+    "appliances": ["kitchen", "environment", "personal", "iron", "sewing_machine", "ironing_board"],
+    "computers": ["notebook", "desktop", "peripherals", "components", "network", "ebooks"],
+    "apparel": ["shoes", "costume", "jeans", "jacket", "underwear", "scarf"],
+    "furniture": ["living_room", "bedroom", "kitchen", "bathroom", "universal"],
+    "auto": ["accessories", "parts", "tires"],
+    "construction": ["tools", "components", "storage", "lighting"],
+    "kids": ["toys", "carriage", "skates", "swing", "dolls"],
+    "accessories": ["bag", "wallet", "umbrella", "jewelry"],
+    "sport": ["bicycle", "tennis", "ski", "trainer", "snowboard"],
+    "medicine": ["tools", "massage"],
+    "country_yard": ["cultivator", "lawn_mower", "weather_station"],
+    "stationery": ["cartrige", "battery", "paper", "pen"],
+}
+
+# Third-level words, assigned round-robin to second-level nodes that have a third level.
+THIRD_WORDS: list[str] = [
+    "headphone", "acoustic", "subwoofer", "tv", "projector", "player", "washer", "refrigerators",
+    "oven", "blender", "kettle", "microwave", "hood", "vacuum", "air_heater", "fan", "hair_cutter",
+    "massager", "scales", "keyboard", "mouse", "monitor", "printer", "cpu", "videocards", "memory",
+    "hdd", "router", "sneakers", "boots", "slipons", "moccasins", "sofa", "chair", "table", "bed",
+    "blanket", "cabinet", "drill", "saw", "welding", "generator", "pump", "light", "stroller",
+    "crib", "puzzle", "radar", "player_audio", "alarm", "videoregister", "compressor", "gloves",
+    "helmet", "glasses", "bottle", "dumbbells", "ball", "bath", "toilet", "faucet", "shelf",
+    "mirror", "lamp", "iron_board", "dishwasher", "coffee_machine", "coffee_grinder", "juicer",
+    "toster", "grill", "steam_cooker", "meat_grinder", "mixer", "water_heater", "humidifier",
+    "conditioner", "dryer", "hairdryer", "shaver", "epilator", "toothbrush", "thermometer",
+    "tonometer", "watch", "strap", "charger", "cable",
+]
+N_THIRD = 88  # with 'NA' this gives the 89 cat_2 values of the 2022 workshop data
+
+BRAND_HEAD: list[str] = [
+    "samsung", "apple", "xiaomi", "huawei", "lucente", "lg", "bosch", "oppo", "sony", "acer",
+    "lenovo", "artel", "indesit", "respect", "elenberg", "cordiant", "haier", "philips", "asus", "hp",
+]
+_SYLLABLES = ["ka", "ro", "mi", "ten", "vo", "lux", "zen", "tra", "bel", "dor", "fi", "na", "sta", "quo", "rix", "pol"]
+
+
+def brand_names(n: int) -> list[str]:
+    """`n` distinct lowercase brand names: a head of well-known names, then made-up ones."""
+    names = list(BRAND_HEAD[:n])
+    k = len(_SYLLABLES)
+    i = 0
+    while len(names) < n:
+        a, b, c = i % k, (i // k) % k, (i // (k * k)) % k
+        tail = "" if i < k * k else _SYLLABLES[c]
+        names.append(_SYLLABLES[a] + _SYLLABLES[b] + tail)
+        i += 1
+    return names
+
+
+def category_codes() -> list[tuple[str, ...]]:
+    """Every category code of the tree as a tuple of levels (2, 3 or 4 levels)."""
+    seconds = [(top, sec) for top, secs in SECOND_LEVEL.items() for sec in secs]
+    assert len(SECOND_LEVEL) == 13 and len(seconds) == 60
+    codes: list[tuple[str, ...]] = []
+    # The first 26 second-level nodes are leaves; the rest share the 88 third-level leaves.
+    leaves2, with_third = seconds[:26], seconds[26:]
+    codes.extend(leaves2)
+    for j in range(N_THIRD):
+        top, sec = with_third[j % len(with_third)]
+        codes.append((top, sec, THIRD_WORDS[j]))
+    # Two rare fourth-level codes (~0.1% of events once their popularity is applied).
+    codes.append(codes[-1] + ("pro",))
+    codes.append(codes[-2] + ("mini",))
+    return codes

@@ -1,0 +1,170 @@
+"""The synthetic REES46 files: exact format, realistic statistics, determinism, the planted signal."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys_course.generate import COLUMNS, HEADER, META_FILE, ORACLE_FILE, SCALES, auc, generate
+
+MONTH_FILES = ["2019-Oct.csv", "2019-Nov.csv", "2019-Dec.csv", "2020-Jan.csv", "2020-Feb.csv", "2020-Mar.csv",
+               "2020-Apr.csv"]
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+
+
+def _read(raw, name="*"):
+    files = sorted(raw.glob(f"{name}.csv*"))
+    return pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in files], ignore_index=True)
+
+
+def _check_format(raw) -> pd.DataFrame:
+    assert sorted(p.name for p in raw.glob("*.csv")) == sorted(MONTH_FILES)
+    for f in raw.glob("*.csv"):
+        assert f.read_text().split("\n", 1)[0] == HEADER
+    df = _read(raw)
+    assert list(df.columns) == COLUMNS
+    assert df["event_time"].str.fullmatch(r"20(19-1[0-2]|20-0[1-4])-\d\d \d\d:\d\d:\d\d UTC").all()
+    assert set(df["event_type"]) == {"view", "cart", "purchase"}
+    for col in ("product_id", "user_id"):
+        v = df[col].astype(np.int64)
+        assert (v > 0).all() and (v < 2**31).all()
+    assert df["user_id"].str.len().eq(9).all()
+    assert df["category_id"].str.fullmatch(r"\d{19}").all()
+    codes = df.loc[df["category_code"] != "", "category_code"]
+    assert codes.str.fullmatch(r"[a-z_]+(\.[a-z_]+){1,3}").all()
+    brands = df.loc[df["brand"] != "", "brand"]
+    assert brands.str.fullmatch(r"[a-z]+").all()
+    assert df["price"].str.fullmatch(r"\d+\.\d\d").all()
+    assert df["user_session"].str.fullmatch(UUID).all()
+    # Each month's file holds that month's events, in time order.
+    for f in raw.glob("*.csv"):
+        t = pd.read_csv(f, usecols=["event_time"])["event_time"]
+        assert t.is_monotonic_increasing
+    return df
+
+
+@pytest.mark.parametrize("scale", list(SCALES))
+def test_raw_format_at_every_scale(tmp_path, scale):
+    generate(tmp_path / "raw", scale=scale, seed=3, progress=False, max_sessions=20_000)
+    _check_format(tmp_path / "raw")
+    meta = json.loads((tmp_path / "raw" / META_FILE).read_text())
+    assert meta["scale"]["products"] == SCALES[scale].products
+
+
+@pytest.fixture(scope="module")
+def tiny_events(tiny_raw) -> pd.DataFrame:
+    return _check_format(tiny_raw)
+
+
+def test_statistics_are_within_the_stated_bands(tiny_events):
+    df = tiny_events
+    kinds = df["event_type"].value_counts()
+    assert 0.02 <= kinds["cart"] / kinds["view"] <= 0.05  # view -> cart
+    assert 0.30 <= kinds["purchase"] / kinds["cart"] <= 0.80  # cart -> purchase
+    per_session = df.groupby("user_session").size()
+    assert 4.0 <= per_session.mean() <= 6.0  # ~5 events a session
+    views = df[df["event_type"] == "view"]
+    same = (views["user_session"].to_numpy()[1:] == views["user_session"].to_numpy()[:-1])
+    # consecutive repeats within a session, in session order
+    views = views.sort_values(["user_session", "event_time"], kind="stable")
+    s, p = views["user_session"].to_numpy(), views["product_id"].to_numpy()
+    repeats = ((s[1:] == s[:-1]) & (p[1:] == p[:-1])).sum() / len(views)
+    assert 0.22 <= repeats <= 0.34, repeats
+    assert same.any()
+    assert 0.22 <= (df["category_code"] == "").mean() <= 0.38  # ~30% missing
+    assert 0.08 <= (df["brand"] == "").mean() <= 0.22  # ~14% missing
+    levels = df.loc[df["category_code"] != "", "category_code"].str.count(r"\.") + 1
+    assert levels.isin([2, 3]).mean() > 0.98 and (levels == 4).mean() < 0.01
+    price = df["price"].astype(float)
+    assert 90 <= price.median() <= 250 and price.max() <= 2600 and price.min() > 0
+    # discounts: the same product is seen at more than one price
+    assert (df.groupby("product_id")["price"].nunique() > 1).mean() > 0.5
+
+
+def _gini(counts: np.ndarray) -> float:
+    x = np.sort(counts.astype(float))
+    n = x.size
+    return float((2 * np.arange(1, n + 1) - n - 1).dot(x) / (n * x.sum()))
+
+
+def test_popularity_and_rhythm(tiny_events):
+    df = tiny_events
+    assert _gini(df.groupby("product_id").size().to_numpy()) >= 0.75  # Zipf items (REES46: ~0.85)
+    hours = pd.to_datetime(df["event_time"].str.slice(0, 19)).dt.hour.value_counts(normalize=True).sort_index()
+    assert hours.loc[15:18].mean() > 2.5 * hours.loc[0:3].mean()  # daytime peak, quiet nights
+
+
+def test_same_seed_gives_identical_bytes(tmp_path):
+    def digest(d):
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())}
+
+    generate(tmp_path / "a", "tiny", seed=11, progress=False, max_sessions=5000)
+    generate(tmp_path / "b", "tiny", seed=11, progress=False, max_sessions=5000)
+    generate(tmp_path / "c", "tiny", seed=12, progress=False, max_sessions=5000)
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    assert digest(tmp_path / "a")["2019-Oct.csv"] != digest(tmp_path / "c")["2019-Oct.csv"]
+
+
+def test_thinning_views_leaves_carts_purchases_and_labels_alone(tmp_path):
+    generate(tmp_path / "full", "tiny", seed=5, progress=False, max_sessions=8000)
+    generate(tmp_path / "thin", "tiny", seed=5, progress=False, max_sessions=8000, view_fraction=0.2)
+    full, thin = _read(tmp_path / "full"), _read(tmp_path / "thin")
+    nonview = lambda d: d[d["event_type"] != "view"].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(nonview(full), nonview(thin))
+    assert 0.15 <= (thin["event_type"] == "view").sum() / (full["event_type"] == "view").sum() <= 0.25
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "full" / ORACLE_FILE),
+                                  pd.read_parquet(tmp_path / "thin" / ORACLE_FILE))
+
+
+def test_gzip_output_is_the_same_data(tmp_path):
+    generate(tmp_path / "plain", "tiny", seed=5, progress=False, max_sessions=3000)
+    generate(tmp_path / "gz", "tiny", seed=5, progress=False, max_sessions=3000, gzip=True)
+    assert sorted(p.name for p in (tmp_path / "gz").glob("*.csv.gz")) == sorted(f + ".gz" for f in MONTH_FILES)
+    pd.testing.assert_frame_equal(_read(tmp_path / "plain"), _read(tmp_path / "gz"))
+
+
+def test_oracle_sidecar_and_band(tiny_raw):
+    oracle = pd.read_parquet(tiny_raw / ORACLE_FILE)
+    assert not any("p_true" in f.read_text().split("\n", 1)[0] for f in tiny_raw.glob("*.csv"))
+    assert oracle["p_true"].between(0, 1).all()
+    assert 0.30 <= oracle["purchased"].mean() <= 0.80
+    # The truth is informative, but far from deterministic: the course's ceiling.
+    assert 0.72 <= auc(oracle["purchased"], oracle["p_true"]) <= 0.80
+    # Calibrated: in deciles of p_true, the purchase rate matches the mean p_true.
+    deciles = pd.qcut(oracle["p_true"], 10, labels=False)
+    calib = oracle.groupby(deciles).agg(p=("p_true", "mean"), y=("purchased", "mean"))
+    assert (calib["p"] - calib["y"]).abs().max() < 0.08
+
+
+def test_planted_cross_is_a_pure_interaction(tiny_raw):
+    meta = json.loads((tiny_raw / META_FILE).read_text())
+    m = np.array(meta["planted"]["cross_matrix"])
+    assert m.shape == (14, 24)
+    assert np.abs(m.mean(axis=0)).max() < 1e-3 and np.abs(m.mean(axis=1)).max() < 1e-3
+    assert m.std() == pytest.approx(meta["planted"]["cross"], rel=0.01)
+    assert meta["planted"]["cross_pair"] == ["cat_0", "ts_hour"]
+
+
+def test_auc_matches_the_pairwise_definition():
+    rng = np.random.default_rng(0)
+    y = rng.random(300) < 0.4
+    s = np.round(rng.random(300), 1)  # many ties
+    pos, neg = s[y], s[~y]
+    pairwise = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (pos.size * neg.size)
+    assert auc(y, s) == pytest.approx(pairwise)
+
+
+def test_bad_arguments_are_refused_and_leave_nothing(tmp_path):
+    with pytest.raises(ValueError, match="unknown scale 'huge'"):
+        generate(tmp_path / "x", scale="huge")
+    with pytest.raises(ValueError, match="view_fraction"):
+        generate(tmp_path / "x", scale="tiny", view_fraction=0)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("x")
+    with pytest.raises(FileExistsError, match="not empty"):
+        generate(tmp_path / "full", scale="tiny")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
