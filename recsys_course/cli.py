@@ -121,6 +121,13 @@ def _lab(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _outputs(args: argparse.Namespace) -> int:
+    from recsys_course.labgen import refresh_outputs
+
+    refresh_outputs([Path(p) for p in args.notebooks], args.scale)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m recsys_course", description=__doc__)
     sub = p.add_subparsers(dest="verb", required=True)
@@ -161,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=int, default=8888)
     lab.add_argument("--notebook", default="notebooks/01_data_and_etl.ipynb")
     lab.set_defaults(func=_lab)
+
+    o = sub.add_parser("outputs", help="execute notebooks and keep only the outputs nbval checks")
+    o.add_argument("notebooks", nargs="+")
+    o.add_argument("--scale", choices=SCALE_NAMES, default="tiny")
+    o.set_defaults(func=_outputs)
 
     labs = sub.add_parser("labs", help="generate labs/ from solutions/")
     labs.add_argument("--solutions", default="solutions")

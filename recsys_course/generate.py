@@ -283,8 +283,9 @@ def simulate_month(rng: np.random.Generator, year: int, month: int, n_sessions: 
         everywhere = np.zeros(again.size, dtype=np.int64)
         v_product[again] = order[_sample_by_weight(rng, cum_pop, everywhere, everywhere + order.size)]
     views = 1 + rng.poisson(MEAN_REPEAT_VIEWS, v_session.size)
-    first = np.zeros(v_session.size, dtype=bool)
-    first[np.unique(v_session.astype(np.int64) * cat.product_id.size + v_product, return_index=True)[1]] = True
+    import pandas as pd  # hash-based duplicate test: faster than sorting millions of keys
+
+    first = ~pd.Series(v_session.astype(np.int64) * cat.product_id.size + v_product).duplicated().to_numpy()
     v_user = s_user[v_session]
     carted = first & (rng.random(v_session.size) < CART_RATE * users.cart_propensity[v_user])
     discount = np.where(rng.random(v_session.size) < 0.45, rng.uniform(0.05, 0.4, v_session.size), 0.0)
@@ -312,8 +313,7 @@ def simulate_month(rng: np.random.Generator, year: int, month: int, n_sessions: 
     p_true = 1.0 / (1.0 + np.exp(-logit))
     bought = rng.random(cart_visits.size) < p_true
     buy_visits = cart_visits[bought]
-    session_last = np.zeros(n_sessions, dtype=np.int64)
-    np.maximum.at(session_last, e_session, e_time)
+    session_last = e_time[np.searchsorted(e_session, np.arange(n_sessions), side="right") - 1]  # times grow within a session
     rank_in_session = np.arange(buy_visits.size) - np.searchsorted(v_session[buy_visits], v_session[buy_visits], side="left")
     p_time = session_last[v_session[buy_visits]] + 20 + 30 * rank_in_session + rng.integers(0, 20, buy_visits.size)
 
@@ -321,7 +321,7 @@ def simulate_month(rng: np.random.Generator, year: int, month: int, n_sessions: 
     visit = np.concatenate([e_visit, buy_visits])
     kind = np.concatenate([e_kind, np.full(buy_visits.size, PURCHASE)])
     time = np.minimum(time, end - 1)
-    o = np.lexsort((np.arange(time.size), time))
+    o = np.argsort(time, kind="stable")
     return MonthEvents(
         time=time[o],
         kind=kind[o],
@@ -445,6 +445,41 @@ def generate(out: str | os.PathLike, scale: str = "tiny", seed: int = 42, view_f
     return meta
 
 
+PARALLEL_FROM_SESSIONS = 500_000  # below this, starting worker processes costs more than it saves
+_WORKER: dict = {}
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _init_worker(cat: Catalogue, users: Users, planted: Planted) -> None:
+    _WORKER.update(cat=cat, users=users, planted=planted)
+
+
+def _month_job(job) -> tuple[str, dict, pa.Table]:
+    """Simulate, thin and write one month; its own seed makes the result independent of the process."""
+    year, month, n_sessions, seed_seq, view_fraction, gzip, folder = job
+    cat, users, planted = _WORKER["cat"], _WORKER["users"], _WORKER["planted"]
+    sim_rng, thin_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
+    ev = _thin_views(thin_rng, simulate_month(sim_rng, year, month, n_sessions, cat, users, planted), view_fraction)
+    name = month_filename(year, month, gzip)
+    write_csv(month_table(ev, cat, users), Path(folder) / name)
+    kinds = np.bincount(ev.kind, minlength=3)
+    counts = {"events": int(ev.kind.size), "views": int(kinds[VIEW]), "carts": int(kinds[CART]),
+              "purchases": int(kinds[PURCHASE])}
+    o = ev.oracle
+    oracle = pa.table({
+        "user_session": _string_array(ev.uuids).take(pa.array(o["session"])),
+        "user_id": pa.array(users.user_id[o["user"]]),
+        "product_id": pa.array(cat.product_id[o["product"]]),
+        "event_time_ts": pa.array(o["event_time"]),
+        "p_true": pa.array(o["p_true"]),
+        "purchased": pa.array(o["purchased"]),
+    })
+    return name, counts, oracle
+
+
 def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip: bool, progress: bool,
                    planted: Planted) -> dict:
     from tqdm.auto import tqdm
@@ -454,28 +489,27 @@ def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip
     cat = make_catalogue(np.random.default_rng(s_cat), spec, planted)
     users = make_users(np.random.default_rng(s_users), spec, cat, planted)
     days = np.array([(month_bounds(*m)[1] - month_bounds(*m)[0]) // 86400 for m in MONTHS], dtype=float)
-    share = days / days.sum()
-    counts: dict[str, dict[str, int]] = {}
-    oracle_parts = []
-    bar = tqdm(MONTHS, desc=f"generate {spec.name}", unit="month", file=sys.stderr, disable=not progress)
-    for (year, month), n_share, s_month in zip(bar, share, s_months):
-        sim_rng, thin_rng = (np.random.default_rng(s) for s in s_month.spawn(2))
-        ev = simulate_month(sim_rng, year, month, int(round(spec.sessions * n_share)), cat, users, planted)
-        ev = _thin_views(thin_rng, ev, view_fraction)
-        name = month_filename(year, month, gzip)
-        write_csv(month_table(ev, cat, users), tmp / name)
-        kinds = np.bincount(ev.kind, minlength=3)
-        counts[name] = {"events": int(ev.kind.size), "views": int(kinds[VIEW]), "carts": int(kinds[CART]),
-                        "purchases": int(kinds[PURCHASE])}
-        o = ev.oracle
-        oracle_parts.append(pa.table({
-            "user_session": _string_array(ev.uuids).take(pa.array(o["session"])),
-            "user_id": pa.array(users.user_id[o["user"]]),
-            "product_id": pa.array(cat.product_id[o["product"]]),
-            "event_time_ts": pa.array(o["event_time"]),
-            "p_true": pa.array(o["p_true"]),
-            "purchased": pa.array(o["purchased"]),
-        }))
+    jobs = [(year, month, int(round(spec.sessions * share)), s_month, view_fraction, gzip, str(tmp))
+            for (year, month), share, s_month in zip(MONTHS, days / days.sum(), s_months)]
+    bar = tqdm(total=len(jobs), desc=f"generate {spec.name}", unit="month", file=sys.stderr, disable=not progress)
+    workers = min(len(jobs), _cores()) if spec.sessions >= PARALLEL_FROM_SESSIONS else 1
+    def tick(result):
+        bar.update()
+        return result
+
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                                 initargs=(cat, users, planted)) as pool:
+            done = [tick(r) for r in pool.map(_month_job, jobs)]
+    else:
+        _init_worker(cat, users, planted)
+        done = [tick(_month_job(job)) for job in jobs]
+    bar.close()
+    counts = {name: c for name, c, _ in done}
+    oracle_parts = [o for _, _, o in done]
     oracle = pa.concat_tables(oracle_parts)
     pq.write_table(oracle, tmp / ORACLE_FILE)
     april = pc.greater_equal(oracle["event_time_ts"], month_bounds(2020, 4)[0])

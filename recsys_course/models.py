@@ -110,6 +110,7 @@ class FitResult:
     history: dict = field(default_factory=dict)
     epoch_seconds: list = field(default_factory=list)
     rows_per_second: float = 0.0
+    model: object = field(default=None, repr=False)
 
 
 class _EpochTimer:
@@ -150,7 +151,7 @@ def fit_evaluate(name: str, model, train, valid, epochs: int = 1, batch_size: in
     steady = timer.seconds[-1] if epochs > 1 else timer.seconds[0]
     return FitResult(name, float(scores["auc"]), float(scores["loss"]), int(model.count_params()),
                      {k: [float(x) for x in v] for k, v in hist.history.items()}, timer.seconds,
-                     train.num_rows / steady if steady else 0.0)
+                     train.num_rows / steady if steady else 0.0, model)
 
 
 def input_feature_names(model) -> list[str]:
@@ -160,3 +161,108 @@ def input_feature_names(model) -> list[str]:
 
 def save_weights(model, path: str | Path) -> None:
     model.save_weights(str(path))
+
+
+def standard_models(schema, dim: int = 64) -> dict:
+    """The comparison of notebook 04 and bench/: name -> builder (a fresh model per call)."""
+    from recsys_course.generate import PLANTED
+
+    planted = list(PLANTED.cross_pair)
+    return {
+        "DLRM (from blocks)": lambda: dlrm(schema, dim),
+        "DLRM + cat_0×cat_1 (seed, nested)": lambda: dlrm(schema, dim, cross=["cat_0", "cat_1"]),
+        f"DLRM + {'×'.join(planted)} (planted)": lambda: dlrm(schema, dim, cross=planted),
+        "DCN CrossBlock depth 1": lambda: dcn(schema, 1, dim),
+        "DCN CrossBlock depth 2": lambda: dcn(schema, 2, dim),
+        "DCN CrossBlock depth 3": lambda: dcn(schema, 3, dim),
+        "DCN depth 2, low rank 16": lambda: dcn(schema, 2, dim, low_rank_dim=16),
+        "mm.DLRMModel (built-in)": lambda: builtin_dlrm(schema, dim),
+        "mm.DCNModel (built-in)": lambda: builtin_dcn(schema, 2, dim),
+    }
+
+
+def compare(builders: dict, train, valid, epochs: int, batch_size: int, seed: int, **fit_kwargs) -> list[FitResult]:
+    """Fit each model with the same data and seed; one FitResult each."""
+    from recsys_course.notebook import set_seeds
+
+    results = []
+    for name, build in builders.items():
+        set_seeds(seed)
+        results.append(fit_evaluate(name, build(), train, valid, epochs, batch_size, **fit_kwargs))
+    return results
+
+
+def results_table(results: list[FitResult], oracle_auc: float | None = None):
+    import pandas as pd
+
+    table = pd.DataFrame([{"model": r.name, "params": r.params, "valid AUC": round(r.auc, 4),
+                           "valid log-loss": round(r.logloss, 4)} for r in results]).set_index("model")
+    if oracle_auc is not None:
+        table["gap to oracle"] = (oracle_auc - table["valid AUC"]).round(4)
+    return table
+
+
+def dcn_feature_order(schema) -> list[str]:
+    """The order of the vectors in the concatenated DCN input: Merlin concatenates by sorted name."""
+    from merlin.schema import Tags
+
+    return sorted(["bottom_block", *schema.select_by_tag(Tags.CATEGORICAL).column_names])
+
+
+def predict(model, dataset, batch_size: int = 4096):
+    import numpy as np
+
+    return np.asarray(model.predict(dataset, batch_size=batch_size, verbose=0)).reshape(-1)
+
+
+def reload_weights(build, model, path: str | Path, batch) -> object:
+    """Save `model`'s weights, build a fresh model with `build`, load them: the reload that works on 23.8.0.
+
+    (Keras' load_model of a from-blocks model with a shortcut connection loads, then fails on every call.)
+    """
+    model.save_weights(str(path))
+    fresh = build()
+    fresh(batch)  # create the variables before loading into them
+    fresh.load_weights(str(path)).expect_partial()
+    return fresh
+
+
+def read_processed(folder: Path, columns: Sequence[str] | None = None) -> "pd.DataFrame":  # noqa: F821
+    """The parquet parts of an NVTabular output folder (which also holds schema and metadata files)."""
+    import pandas as pd
+
+    parts = sorted(Path(folder).glob("*.parquet"))
+    return pd.concat([pd.read_parquet(p, columns=list(columns) if columns else None) for p in parts], ignore_index=True)
+
+
+def item_features(paths) -> "pd.DataFrame":  # noqa: F821
+    """Each product's latest processed features (encoded ids, price), with its raw id."""
+    import pandas as pd
+
+    items = ["product_id", "cat_0", "cat_1", "cat_2", "brand", "price", "relative_price", "product_id_raw"]
+    train = read_processed(paths.train, items + ["event_time_ts"])
+    return train.sort_values("event_time_ts").drop_duplicates("product_id", keep="last")[items].reset_index(drop=True)
+
+
+def rank_for_user(model, paths, user_raw_id: int, k: int = 10) -> "pd.DataFrame":  # noqa: F821
+    """Score every known product for one user in the context of their latest row; the top k."""
+    import numpy as np
+    import pandas as pd
+    import tensorflow as tf
+
+    rows = read_processed(paths.valid)
+    mine = rows[rows["user_id_raw"] == user_raw_id].sort_values("event_time_ts")
+    if mine.empty:
+        raise ValueError(f"user {user_raw_id} has no validation row")
+    last = mine.iloc[-1]
+    items = item_features(paths)
+    feats = {c: items[c].to_numpy() for c in items.columns if c != "product_id_raw"}
+    for c in ("user_id", "ts_weekday", "ts_hour"):
+        feats[c] = np.full(len(items), last[c])
+    batch = {c: tf.constant(v.reshape(-1, 1), dtype=tf.float32 if v.dtype.kind == "f" else tf.int64)
+             for c, v in feats.items()}
+    scores = np.asarray(model(batch)).reshape(-1)
+    out = items.assign(score=scores).nlargest(k, "score")
+    raw = pd.read_parquet(paths.prepared / "train", columns=["product_id", "cat_0", "cat_1", "brand"])
+    raw = raw.drop_duplicates("product_id").rename(columns={"product_id": "product_id_raw"})
+    return out[["product_id_raw", "score"]].merge(raw, on="product_id_raw", how="left").reset_index(drop=True)

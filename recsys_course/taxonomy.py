@@ -10,13 +10,13 @@ SECOND_LEVEL: dict[str, list[str]] = {
     "appliances": ["kitchen", "environment", "personal", "iron", "sewing_machine", "ironing_board"],
     "computers": ["notebook", "desktop", "peripherals", "components", "network", "ebooks"],
     "apparel": ["shoes", "costume", "jeans", "jacket", "underwear", "scarf"],
-    "furniture": ["living_room", "bedroom", "kitchen", "bathroom", "universal"],
+    "furniture": ["living_room", "bedroom", "dining", "bathroom", "universal"],
     "auto": ["accessories", "parts", "tires"],
-    "construction": ["tools", "components", "storage", "lighting"],
+    "construction": ["tools", "fittings", "storage", "lighting"],
     "kids": ["toys", "carriage", "skates", "swing", "dolls"],
     "accessories": ["bag", "wallet", "umbrella", "jewelry"],
     "sport": ["bicycle", "tennis", "ski", "trainer", "snowboard"],
-    "medicine": ["tools", "massage"],
+    "medicine": ["devices", "massage"],
     "country_yard": ["cultivator", "lawn_mower", "weather_station"],
     "stationery": ["cartrige", "battery", "paper", "pen"],
 }
@@ -61,6 +61,8 @@ def category_codes() -> list[tuple[str, ...]]:
     """Every category code of the tree as a tuple of levels (2, 3 or 4 levels)."""
     seconds = [(top, sec) for top, secs in SECOND_LEVEL.items() for sec in secs]
     assert len(SECOND_LEVEL) == 13 and len(seconds) == 60
+    # Unique second-level names make cat_1 nested in cat_0, the premise of notebook 03's nested-cross lesson.
+    assert len({sec for _, sec in seconds}) == 60
     codes: list[tuple[str, ...]] = []
     # The first 26 second-level nodes are leaves; the rest share the 88 third-level leaves.
     leaves2, with_third = seconds[:26], seconds[26:]

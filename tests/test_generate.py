@@ -109,6 +109,19 @@ def test_same_seed_gives_identical_bytes(tmp_path):
     assert digest(tmp_path / "a")["2019-Oct.csv"] != digest(tmp_path / "c")["2019-Oct.csv"]
 
 
+def test_parallel_months_write_the_same_bytes(tmp_path, monkeypatch):
+    import recsys_course.generate as gen
+
+    def digest(d):
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())}
+
+    generate(tmp_path / "one", "tiny", seed=9, progress=False, max_sessions=4000)
+    monkeypatch.setattr(gen, "PARALLEL_FROM_SESSIONS", 0)
+    monkeypatch.setattr(gen, "_cores", lambda: 2)
+    generate(tmp_path / "two", "tiny", seed=9, progress=False, max_sessions=4000)
+    assert digest(tmp_path / "one") == digest(tmp_path / "two")
+
+
 def test_thinning_views_leaves_carts_purchases_and_labels_alone(tmp_path):
     generate(tmp_path / "full", "tiny", seed=5, progress=False, max_sessions=8000)
     generate(tmp_path / "thin", "tiny", seed=5, progress=False, max_sessions=8000, view_fraction=0.2)

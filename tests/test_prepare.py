@@ -123,6 +123,8 @@ def test_generated_data_prepares_with_a_matching_oracle(tiny_prepared):
     assert train.groupby("user_id").size().min() >= 5 and train.groupby("product_id").size().min() >= 5
     assert train.duplicated(["user_id", "product_id"]).sum() == 0
     assert train["event_time_ts"].max() < pd.Timestamp("2020-04-01").timestamp()
+    # The generated taxonomy nests cat_1 in cat_0 (notebook 03's nested-cross lesson depends on it).
+    assert train.groupby("cat_1")["cat_0"].nunique().max() == 1
 
 
 def test_gzip_input_is_accepted(tmp_path):

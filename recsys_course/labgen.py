@@ -1,0 +1,146 @@
+"""Labs from solutions, and the stored outputs of notebooks and solutions.
+
+A solution notebook marks its answers:
+
+    # BEGIN SOLUTION
+    bottom = ...
+    # END SOLUTION
+
+`make labs` turns each region into a blank the checks recognise (`bottom = ____  # YOUR CODE HERE`), drops cells
+whose first line is `# HIDDEN TEST`, and clears every output. Nothing in labs/ is edited by hand.
+
+`python -m recsys_course outputs FILE…` executes notebooks at the `tiny` scale and keeps only the outputs nbval
+compares (cells that start with `# NBVAL_CHECK_OUTPUT`).
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import os
+import re
+from pathlib import Path
+
+import nbformat
+
+BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
+HIDDEN = "# HIDDEN TEST"
+CHECKED = "# NBVAL_CHECK_OUTPUT"
+BLANK = "____"
+
+
+class LabSourceError(ValueError):
+    """A solution notebook's markers are malformed."""
+
+
+def _assigned_names(code: str) -> list[str]:
+    """Top-level names a solution region defines, in order."""
+    names: list[str] = []
+    for node in ast.parse(code).body:
+        targets = []
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            names.append(node.name)
+        for t in targets:
+            for n in ast.walk(t):
+                if isinstance(n, ast.Name) and n.id not in names:
+                    names.append(n.id)
+    return names
+
+
+def blank_source(source: str, where: str = "cell") -> str:
+    """Replace each BEGIN/END SOLUTION region with blanks for the names it defines."""
+    out: list[str] = []
+    region: list[str] | None = None
+    indent = ""
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped == BEGIN:
+            if region is not None:
+                raise LabSourceError(f"{where}: nested {BEGIN}")
+            region, indent = [], line[: len(line) - len(line.lstrip())]
+        elif stripped == END:
+            if region is None:
+                raise LabSourceError(f"{where}: {END} without {BEGIN}")
+            code = "\n".join(x[len(indent):] if x.startswith(indent) else x for x in region)
+            names = _assigned_names(code)
+            if not names:
+                raise LabSourceError(f"{where}: a solution region must define at least one name")
+            out.extend(f"{indent}{n} = {BLANK}  # YOUR CODE HERE" for n in names)
+            region = None
+        elif region is not None:
+            region.append(line)
+        else:
+            out.append(line)
+    if region is not None:
+        raise LabSourceError(f"{where}: {BEGIN} without {END}")
+    return "\n".join(out)
+
+
+def make_lab(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    lab = copy.deepcopy(solution)
+    cells = []
+    for i, cell in enumerate(lab.cells):
+        if cell.cell_type == "code":
+            if cell.source.lstrip().startswith(HIDDEN):
+                continue
+            cell.source = blank_source(cell.source, f"{name} cell {i}")
+            cell.source = re.sub(rf"^{re.escape(CHECKED)}\n", "", cell.source)
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution", "collapsed", "scrolled")}
+        cells.append(cell)
+    lab.cells = cells
+    lab.metadata["course"] = {"generated_from": f"solutions/{name}", "do_not_edit": "regenerate with `make labs`"}
+    return lab
+
+
+def lab_name(solution_name: str) -> str:
+    return solution_name.replace("_solution", "_lab")
+
+
+def generate_labs(solutions: Path, labs: Path) -> list[Path]:
+    """Write labs/NN_x_lab.ipynb for every solutions/NN_x_solution.ipynb; remove labs that have no solution."""
+    labs.mkdir(parents=True, exist_ok=True)
+    written = []
+    expected = set()
+    for src in sorted(solutions.glob("*_solution.ipynb")):
+        nb = nbformat.read(src, as_version=4)
+        target = labs / lab_name(src.name)
+        expected.add(target.name)
+        nbformat.write(make_lab(nb, src.name), target)
+        written.append(target)
+    for stale in labs.glob("*.ipynb"):
+        if stale.name not in expected:
+            stale.unlink()
+    return written
+
+
+def keep_checked_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Clear every output except those of cells nbval compares; drop execution counts and timing metadata."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if not cell.source.lstrip().startswith(CHECKED):
+            cell.outputs = []
+        cell.execution_count = None
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution",)}
+        for out in cell.get("outputs", []):
+            out.pop("execution_count", None)
+    return nb
+
+
+def execute(path: Path, scale: str = "tiny", timeout: int = 900) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in its own folder, with RECSYS_SCALE=`scale`."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    os.environ["RECSYS_SCALE"] = scale
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def refresh_outputs(paths: list[Path], scale: str = "tiny") -> None:
+    for path in paths:
+        nbformat.write(keep_checked_outputs(execute(path, scale)), path)

@@ -1,0 +1,228 @@
+"""Pictures and tables the notebooks show: the funnel, the daily rhythm, the schema, curves, the cross layer."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def _plt():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in ("module://matplotlib_inline.backend_inline", "inline"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def read_events(raw: Path, month: str = "2019-Oct", columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """One month of raw events (plain or gzipped)."""
+    path = raw / f"{month}.csv"
+    if not path.exists():
+        path = raw / f"{month}.csv.gz"
+    return pd.read_csv(path, usecols=list(columns) if columns else None)
+
+
+def funnel(events: pd.DataFrame):
+    """Counts per event type and the two conversion rates, as a table and a bar chart."""
+    counts = events["event_type"].value_counts().reindex(["view", "cart", "purchase"]).fillna(0).astype(int)
+    table = pd.DataFrame({"events": counts})
+    table["rate vs previous step"] = [np.nan, counts["cart"] / counts["view"], counts["purchase"] / counts["cart"]]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5, 2.6))
+    ax.barh(counts.index[::-1], counts.values[::-1], color=["#76b900", "#4a90d9", "#999999"])
+    ax.set_xscale("log")
+    ax.set_xlabel("events in the month (log scale)")
+    ax.set_title("view → cart → purchase")
+    fig.tight_layout()
+    return table, fig
+
+
+def rhythm(events: pd.DataFrame):
+    """Share of events by hour of day (UTC) and by weekday."""
+    t = pd.to_datetime(events["event_time"].str.slice(0, 19))
+    plt = _plt()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 2.6))
+    t.dt.hour.value_counts(normalize=True).sort_index().plot.bar(ax=a, color="#4a90d9")
+    a.set_xlabel("hour (UTC)")
+    a.set_ylabel("share of events")
+    t.dt.dayofweek.value_counts(normalize=True).sort_index().plot.bar(ax=b, color="#76b900")
+    b.set_xticklabels(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], rotation=0)
+    b.set_xlabel("weekday")
+    fig.tight_layout()
+    return fig
+
+
+def schema_table(schema, dim: int = 64) -> pd.DataFrame:
+    """Name, tags, dtype, cardinality and embedding-table size of each column a model sees."""
+    rows = []
+    for col in schema:
+        card = int(col.int_domain.max) + 1 if col.int_domain and "categorical" in {t.value for t in col.tags} else None
+        rows.append({"column": col.name, "tags": ", ".join(sorted(t.value for t in col.tags)), "dtype": col.dtype.name,
+                     "cardinality": card, "embedding table": f"{card:,} × {dim}" if card else "",
+                     "embedding params": card * dim if card else 0})
+    return pd.DataFrame(rows).set_index("column")
+
+
+def conversion_by_pair(rows: pd.DataFrame, a: str, b: str, shrink: float = 10.0) -> float:
+    """How much the pair (a, b) predicts beyond a and b alone, measured on held-out rows.
+
+    The residual of a row is target - rate(a) - rate(b) + overall rate: what a and b alone do not explain. The
+    pair's cells (a, b) learn their mean residual (shrunk toward 0 by n / (n + shrink), so that a cell of a few
+    rows says little) on one half of the rows and predict the other half's; the result
+    is the drop in squared error, averaged over both halves, per row (x 1000). Held out, a pair with many small cells
+    (a finer category, say) gains nothing from its noise: ~0 means no interaction.
+    """
+    y = rows["target"].astype(float).to_numpy()
+    ra = rows.groupby(a)["target"].transform("mean").to_numpy()
+    rb = rows.groupby(b)["target"].transform("mean").to_numpy()
+    resid = y - ra - rb + y.mean()
+    cell = pd.MultiIndex.from_arrays([rows[a].to_numpy(), rows[b].to_numpy()])
+    half = np.arange(len(rows)) % 2 == 0
+    gain = 0.0
+    for learn in (half, ~half):
+        stats = pd.Series(resid[learn]).groupby(cell[learn]).agg(["sum", "size"])
+        means = stats["sum"] / (stats["size"] + shrink)  # small cells are shrunk toward 0
+        pred = means.reindex(cell[~learn]).fillna(0.0).to_numpy()
+        gain += float(np.mean(resid[~learn] ** 2) - np.mean((resid[~learn] - pred) ** 2))
+    return 1000 * gain / 2
+
+
+def interaction_strengths(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """`conversion_by_pair` for every pair of `columns`, strongest first."""
+    out = [{"pair": f"{a} × {b}", "interaction": conversion_by_pair(rows, a, b)}
+           for i, a in enumerate(columns) for b in columns[i + 1:]]
+    return pd.DataFrame(out).sort_values("interaction", ascending=False).reset_index(drop=True)
+
+
+def curves(results: Iterable, metric: str = "val_auc"):
+    """Validation AUC per epoch of each FitResult."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for r in results:
+        values = r.history.get(metric, [])
+        ax.plot(range(1, len(values) + 1), values, marker="o", label=r.name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def cross_kernel_blocks(model, feature_order: Sequence[str], width: int) -> pd.DataFrame:
+    """Frobenius norm of each (feature, feature) block of the first CrossBlock layer's kernel.
+
+    A cross layer computes x0 * (x W + b) + x (Keras kernels are (in, out)). Block (i, j) of W maps feature
+    i's vector into the slice that multiplies feature j's vector of x0: a large block is a learned cross of
+    i and j.
+    """
+    w = first_cross_kernel(model)
+    n = len(feature_order)
+    if w.shape[0] != n * width:
+        raise ValueError(f"kernel is {w.shape}, expected {n} features × {width}")
+    norms = np.array([[np.linalg.norm(w[i * width:(i + 1) * width, j * width:(j + 1) * width]) for j in range(n)]
+                      for i in range(n)])
+    return pd.DataFrame(norms, index=feature_order, columns=feature_order)
+
+
+def first_cross_kernel(model) -> np.ndarray:
+    """The (in, out) kernel W of the model's first cross layer; for a low-rank layer, the product U V."""
+    import re
+
+    layers: dict[int, list[np.ndarray]] = {}
+    for var in model.weights:
+        m = re.search(r"/cross(?:_(\d+))?/", var.name)
+        if m and "kernel" in var.name:
+            layers.setdefault(int(m.group(1) or 0), []).append(var.numpy())
+    if not layers:
+        raise ValueError("the model has no CrossBlock kernel")
+    kernels = layers[min(layers)]
+    if len(kernels) == 1:
+        return kernels[0]
+    down = next(k for k in kernels if k.shape[0] > k.shape[1])  # (d, r), applied first
+    up = next(k for k in kernels if k.shape[0] < k.shape[1])  # (r, d)
+    return down @ up
+
+
+def heatmap(table: pd.DataFrame, title: str):
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    im = ax.imshow(table.values, cmap="Greens")
+    ax.set_xticks(range(len(table.columns)), table.columns, rotation=60, ha="right")
+    ax.set_yticks(range(len(table.index)), table.index)
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    return fig
+
+
+# ---- architecture diagrams (drawn here, saved under notebooks/img by `make diagrams`) ----
+
+def _box(ax, x, y, w, h, text, color):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02", fc=color, ec="#333333"))
+    ax.text(x, y, text, ha="center", va="center", fontsize=8)
+
+
+def _arrow(ax, x0, y0, x1, y1):
+    ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": "#333333"})
+
+
+def architecture(kind: str):
+    """A diagram of 'dlrm', 'dlrm_cross' or 'dcn', bottom (inputs) to top (prediction)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.2, 4.6))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 11)
+    ax.axis("off")
+    green, blue, grey, orange = "#d8efb0", "#cfe2f7", "#eeeeee", "#fde2c0"
+    _box(ax, 2.5, 1, 3.6, 0.8, "price, relative_price", grey)
+    _box(ax, 6.8, 1, 4.6, 0.8, "8 categorical ids", grey)
+    _box(ax, 2.5, 2.8, 3.6, 0.9, "bottom MLP → 64", blue)
+    _box(ax, 6.8, 2.8, 4.6, 0.9, "embeddings 8 × 64", blue)
+    _arrow(ax, 2.5, 1.4, 2.5, 2.35)
+    _arrow(ax, 6.8, 1.4, 6.8, 2.35)
+    if kind in ("dlrm", "dlrm_cross"):
+        _box(ax, 5, 5, 5.5, 1.0, "pairwise dot products\n(9 vectors → 36 scalars)", green)
+        _box(ax, 1.4, 5, 1.9, 1.0, "shortcut:\nbottom 64", grey)
+        _arrow(ax, 2.5, 3.25, 1.6, 4.5)
+        _arrow(ax, 2.5, 3.25, 4.0, 4.5)
+        _arrow(ax, 6.8, 3.25, 6.0, 4.5)
+        top_in = "concat 64 + 36"
+        if kind == "dlrm_cross":
+            _box(ax, 8.8, 5, 2.2, 1.0, "HashedCross\none-hot", orange)
+            _arrow(ax, 8.5, 1.4, 8.8, 4.5)
+            top_in = "concat 64 + 36 + bins"
+        _box(ax, 5, 6.9, 6, 0.8, top_in, grey)
+        for x in (1.4, 5, 8.8) if kind == "dlrm_cross" else (1.4, 5):
+            _arrow(ax, x, 5.5, 5, 6.5)
+    else:
+        _box(ax, 5, 4.4, 6.5, 0.8, "concat 9 × 64 = 576", grey)
+        _arrow(ax, 2.5, 3.25, 4.2, 4.0)
+        _arrow(ax, 6.8, 3.25, 5.8, 4.0)
+        _box(ax, 5, 5.9, 6.5, 1.1, "CrossBlock (depth d):\nx₁ = x₀ ⊙ (W x + b) + x", green)
+        _arrow(ax, 5, 4.8, 5, 5.35)
+        _box(ax, 5, 6.9, 6, 0.5, "576", grey)
+        _arrow(ax, 5, 6.45, 5, 6.65)
+    _box(ax, 5, 8.3, 4.5, 0.9, "top MLP 128 → 64", blue)
+    _arrow(ax, 5, 7.3, 5, 7.85)
+    _box(ax, 5, 9.8, 5.4, 0.9, "sigmoid(logit / 2): P(purchase)", green)
+    _arrow(ax, 5, 8.75, 5, 9.35)
+    ax.set_title({"dlrm": "DLRM", "dlrm_cross": "DLRM + HashedCross", "dcn": "DCN: CrossBlock"}[kind], fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def save_diagrams(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for kind in ("dlrm", "dlrm_cross", "dcn"):
+        fig = architecture(kind)
+        path = folder / f"{kind}.png"
+        fig.savefig(path, dpi=110)
+        out.append(path)
+    return out
