@@ -52,7 +52,7 @@ labs: venv
 
 test: venv
 	$(PY) -m recsys_course data --scale tiny --no-progress
-	$(PYTEST) tests notebooks solutions --nbval-lax --nbval-sanitize-with tests/sanitize.cfg -p no:randomly
+	$(PYTEST) tests notebooks solutions --nbval-lax --nbval-sanitize-with tests/sanitize.cfg
 
 bench: venv
 	$(PY) bench/run.py

@@ -115,9 +115,10 @@ def _lab(args: argparse.Namespace) -> int:
 
     token = os.environ.get("JUPYTER_TOKEN", "").strip() or secrets.token_urlsafe(24)
     print(f"JupyterLab: http://127.0.0.1:{args.port}/lab?token={token}", flush=True)
+    root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers and CI run as root
     os.execv(sys.executable, [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={args.port}",
                               "--no-browser", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={REPO_ROOT}",
-                              "--ServerApp.port_retries=0", args.notebook])
+                              "--ServerApp.port_retries=0", *root, args.notebook])
     return 0  # not reached
 
 

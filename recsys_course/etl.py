@@ -7,9 +7,9 @@ The same code runs on CPU (pandas) and GPU (cuDF); `recsys_course.device` decide
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
+
+from recsys_course.files import atomic_output
 
 # The columns a model sees, in the order the 2022 notebook's schema lists them.
 MODEL_COLUMNS = ["user_id", "ts_weekday", "ts_hour", "product_id", "cat_0", "cat_1", "cat_2", "brand",
@@ -68,12 +68,8 @@ def run_etl(prepared: str | Path, out: str | Path, cpu: bool | None = None) -> d
     for split in ("train", "valid"):
         if not (prepared / split).is_dir():
             raise FileNotFoundError(f"{prepared / split} is missing: run `python -m recsys_course prepare` first")
-    if out.exists():
-        raise FileExistsError(f"{out} exists; remove it first or choose another --out")
     cpu = (not device.current().is_gpu) if cpu is None else cpu
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_output(out) as tmp:
         workflow = build_workflow(tmp / "workflow")
         workflow.fit(_dataset(prepared / "train", cpu))
         for split in ("train", "valid"):
@@ -81,10 +77,6 @@ def run_etl(prepared: str | Path, out: str | Path, cpu: bool | None = None) -> d
         workflow.save(str(tmp / "workflow"))
         summary = {"columns": list(workflow.output_schema.column_names), "cardinalities": cardinalities(workflow)}
         (tmp / "etl.json").write_text(json.dumps(summary, indent=1) + "\n")
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return summary
 
 

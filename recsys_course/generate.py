@@ -13,9 +13,7 @@ from __future__ import annotations
 import calendar
 import json
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from recsys_course import taxonomy
+from recsys_course.files import atomic_output
 
 HEADER = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
 COLUMNS = HEADER.split(",")
@@ -427,21 +426,10 @@ def generate(out: str | os.PathLike, scale: str = "tiny", seed: int = 42, view_f
     view_fraction = spec.view_fraction if view_fraction is None else float(view_fraction)
     if not 0.0 < view_fraction <= 1.0:
         raise ValueError(f"view_fraction must be in (0, 1], got {view_fraction}")
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not empty; remove it or choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        if max_sessions is not None:
-            spec = Scale(**{**asdict(spec), "sessions": min(spec.sessions, int(max_sessions))})
+    if max_sessions is not None:
+        spec = Scale(**{**asdict(spec), "sessions": min(spec.sessions, int(max_sessions))})
+    with atomic_output(out) as tmp:
         meta = _generate_into(tmp, spec, seed, view_fraction, gzip, progress, planted)
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return meta
 
 

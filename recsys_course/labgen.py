@@ -118,15 +118,20 @@ def generate_labs(solutions: Path, labs: Path) -> list[Path]:
 
 def keep_checked_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Clear every output except those of cells nbval compares; drop execution counts and timing metadata."""
+    count = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        if not cell.source.lstrip().startswith(CHECKED):
+        count += 1
+        checked = cell.source.lstrip().startswith(CHECKED)
+        if not checked:
             cell.outputs = []
-        cell.execution_count = None
+        # nbval refuses a reference cell that has outputs but no execution count
+        cell.execution_count = count if checked else None
         cell.metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution",)}
         for out in cell.get("outputs", []):
-            out.pop("execution_count", None)
+            if "execution_count" in out:
+                out["execution_count"] = count
     return nb
 
 

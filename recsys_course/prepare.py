@@ -14,8 +14,6 @@ from __future__ import annotations
 import calendar
 import gzip
 import json
-import shutil
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from recsys_course.files import atomic_output
 from recsys_course.generate import COLUMNS, HEADER, ORACLE_FILE, auc
 
 ISO_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -222,53 +221,50 @@ def _filter_train(train, min_rows: int):
 def prepare(raw: str | Path, out: str | Path, scheduler: str | None = None, opts: Options = Options(),
             blocksize: str = "64MB", n_workers: int = 1) -> dict:
     """Label, split and filter the raw CSVs in `raw`; write `out/{train,valid}` parquet atomically."""
-    import dask.dataframe as dd
-
     files = raw_files(raw)
     for f in files:
         check_file(f)
-    out = Path(out)
-    if out.exists():
-        raise FileExistsError(f"{out} exists; remove it first (make clean-data) or choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_output(out) as tmp:
         with dask_client(scheduler, n_workers):
-            raw_df = _raw_frame(files, blocksize)
-            meta = pd.DataFrame({"event_time_ts": pd.Series(dtype="int64"), "event_type": pd.Series(dtype=object),
-                                 "product_id": pd.Series(dtype="int64"), "category_code": pd.Series(dtype=object),
-                                 "brand": pd.Series(dtype=object), "price": pd.Series(dtype="float64"),
-                                 "user_id": pd.Series(dtype="int64"), "user_session": pd.Series(dtype=object)})
-            events = raw_df.map_partitions(parse_events, meta=meta)
-            events = events.shuffle(on="user_id", npartitions=max(1, raw_df.npartitions // 4), shuffle="tasks")
-            row_meta = label_rows(meta.assign(event_time_ts=pd.Series(dtype="int64")), opts)
-            rows = events.map_partitions(label_rows, opts, meta=row_meta).persist()
-            train = _filter_train(rows[rows["split"] == "train"].drop(columns="split"), opts.min_rows)
-            valid = rows[rows["split"] == "valid"].drop(columns="split")
-            known_users = set(train["user_id"].unique().compute())
-            known_items = set(train["product_id"].unique().compute())
-            valid = valid[valid["user_id"].isin(known_users) & valid["product_id"].isin(known_items)]
-            summary: dict = {}
-            for name, frame in (("train", train), ("valid", valid)):
-                pdf = frame.compute().sort_values(["event_time_ts", "user_id", "product_id"], kind="stable")
-                if pdf.empty:
-                    raise RawDataError(f"{raw}: no {name} rows survive preparation (need carts in "
-                                       f"{'Oct-Mar' if name == 'train' else 'April'} by users and items with "
-                                       f">= {opts.min_rows} train rows)")
-                pdf = pdf.reset_index(drop=True)
-                (tmp / name).mkdir()
-                pdf.to_parquet(tmp / name / "part.0.parquet", index=False)
-                summary[name] = {"rows": len(pdf), "users": int(pdf["user_id"].nunique()),
-                                 "items": int(pdf["product_id"].nunique()),
-                                 "positive_rate": round(float(pdf["target"].mean()), 4)}
+            train, valid = _label_split_filter(_raw_frame(files, blocksize), opts)
+            summary = {name: _write_split(frame, tmp / name, name, opts, raw)
+                       for name, frame in (("train", train), ("valid", valid))}
         summary["oracle"] = oracle_metrics(Path(raw), tmp)
         summary["raw_files"] = [f.name for f in files]
         (tmp / "prepare.json").write_text(json.dumps(summary, indent=1) + "\n")
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return summary
+
+
+_EVENTS_META = pd.DataFrame({
+    "event_time_ts": pd.Series(dtype="int64"), "event_type": pd.Series(dtype=object),
+    "product_id": pd.Series(dtype="int64"), "category_code": pd.Series(dtype=object),
+    "brand": pd.Series(dtype=object), "price": pd.Series(dtype="float64"),
+    "user_id": pd.Series(dtype="int64"), "user_session": pd.Series(dtype=object)})
+
+
+def _label_split_filter(raw_df, opts: Options):
+    """Dask graph: validate and keep carts/purchases, shuffle by user, label, split, filter. (train, valid)."""
+    events = raw_df.map_partitions(parse_events, meta=_EVENTS_META)
+    events = events.shuffle(on="user_id", npartitions=max(1, raw_df.npartitions // 4), shuffle="tasks")
+    rows = events.map_partitions(label_rows, opts, meta=label_rows(_EVENTS_META, opts)).persist()
+    train = _filter_train(rows[rows["split"] == "train"].drop(columns="split"), opts.min_rows)
+    valid = rows[rows["split"] == "valid"].drop(columns="split")
+    known_users = set(train["user_id"].unique().compute())
+    known_items = set(train["product_id"].unique().compute())
+    return train, valid[valid["user_id"].isin(known_users) & valid["product_id"].isin(known_items)]
+
+
+def _write_split(frame, folder: Path, name: str, opts: Options, raw) -> dict:
+    """Compute one split (small: labelled rows only), sort it by time and write one parquet file."""
+    pdf = frame.compute().sort_values(["event_time_ts", "user_id", "product_id"], kind="stable")
+    if pdf.empty:
+        raise RawDataError(f"{raw}: no {name} rows survive preparation (need carts in "
+                           f"{'Oct-Mar' if name == 'train' else 'April'} by users and items with "
+                           f">= {opts.min_rows} train rows)")
+    folder.mkdir()
+    pdf.reset_index(drop=True).to_parquet(folder / "part.0.parquet", index=False)
+    return {"rows": len(pdf), "users": int(pdf["user_id"].nunique()), "items": int(pdf["product_id"].nunique()),
+            "positive_rate": round(float(pdf["target"].mean()), 4)}
 
 
 def oracle_metrics(raw: Path, prepared: Path) -> dict | None:

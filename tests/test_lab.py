@@ -33,6 +33,8 @@ def _get(url: str) -> int:
         return opener.open(url, timeout=10).status
     except urllib.error.HTTPError as e:
         return e.code
+    except urllib.error.URLError:
+        return 0  # not listening (yet)
 
 
 @pytest.fixture()
@@ -41,6 +43,7 @@ def lab():
     env = {**os.environ, "JUPYTER_TOKEN": ""}  # empty: make lab must make a random token, never serve without one
     proc = subprocess.Popen(["make", "-s", "lab", "SCALE=tiny", f"PORT={port}"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
     try:
         url = None
         deadline = time.time() + 240
@@ -48,11 +51,13 @@ def lab():
             line = proc.stdout.readline()
             if not line and proc.poll() is not None:
                 break
+            lines.append(line)
             m = re.search(r"JupyterLab: (http://127\.0\.0\.1:\d+/lab\?token=(\S+))", line)
             if m:
                 url, token = m.group(1), m.group(2)
-        assert url, "make lab did not print its URL"
+        assert url, "make lab did not print its URL:\n" + "".join(lines)
         while time.time() < deadline and _get(f"http://127.0.0.1:{port}/api/status?token={token}") != 200:
+            assert proc.poll() is None, "JupyterLab exited:\n" + "".join(lines) + proc.stdout.read()
             time.sleep(0.5)
         yield port, token
     finally:

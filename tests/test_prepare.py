@@ -191,8 +191,10 @@ def test_no_csv_files_and_existing_output_are_refused(tmp_path):
         prepare(tmp_path / "raw", tmp_path / "out")
     _write(tmp_path / "raw", "2019-Oct.csv", [GOOD])
     (tmp_path / "out").mkdir()
-    with pytest.raises(FileExistsError, match="exists"):
+    (tmp_path / "out" / "old.parquet").write_text("keep me")
+    with pytest.raises(FileExistsError, match="exists and is not empty"):
         prepare(tmp_path / "raw", tmp_path / "out")
+    assert (tmp_path / "out" / "old.parquet").read_text() == "keep me"
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path):
