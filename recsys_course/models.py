@@ -17,6 +17,16 @@ from recsys_course.etl import EXTRA_COLUMNS
 TARGET = "target"
 
 
+def _mm():
+    """merlin.models.tf, imported after TensorFlow's loggers are quieted (else: "Please fix your imports")."""
+    from recsys_course.quiet import silence_after_tf
+
+    silence_after_tf()
+    import merlin.models.tf as mm
+
+    return mm
+
+
 def load(paths) -> tuple:
     """(train, valid, schema): merlin Datasets of the processed data and the schema a model should see."""
     from merlin.io import Dataset
@@ -30,7 +40,7 @@ def load(paths) -> tuple:
 
 
 def _task():
-    import merlin.models.tf as mm
+    mm = _mm()
     from merlin.models.tf.transforms.bias import LogitsTemperatureScaler
 
     return mm.BinaryClassificationTask(TARGET, pre=LogitsTemperatureScaler(temperature=2))
@@ -41,7 +51,7 @@ def dlrm_inputs(schema, dim: int = 64, bottom: Sequence[int] = (128,), aggregati
 
     Without aggregation it outputs a dict (the dot product stacks it); CrossBlock needs `aggregation="concat"`.
     """
-    import merlin.models.tf as mm
+    mm = _mm()
     from merlin.schema import Tags
 
     bottom_mlp = mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(
@@ -53,7 +63,7 @@ def dlrm_inputs(schema, dim: int = 64, bottom: Sequence[int] = (128,), aggregati
 
 def hashed_cross(schema, columns: Sequence[str], num_bins: int = 1000):
     """A wide branch: the one-hot hashed cross of `columns`."""
-    import merlin.models.tf as mm
+    mm = _mm()
 
     cross_schema = schema.select_by_name(list(columns))
     return mm.ParallelBlock(
@@ -64,7 +74,7 @@ def hashed_cross(schema, columns: Sequence[str], num_bins: int = 1000):
 def dlrm(schema, dim: int = 64, bottom: Sequence[int] = (128,), top: Sequence[int] = (128, 64),
          cross: Sequence[str] | None = None, num_bins: int = 1000):
     """DLRM from blocks; with `cross`, a HashedCross wide branch joins the top MLP's input."""
-    import merlin.models.tf as mm
+    mm = _mm()
     from merlin.models.tf.blocks.dlrm import DotProductInteractionBlock
 
     interaction = dlrm_inputs(schema, dim, bottom).connect_with_shortcut(
@@ -78,7 +88,7 @@ def dlrm(schema, dim: int = 64, bottom: Sequence[int] = (128,), top: Sequence[in
 def dcn(schema, depth: int = 2, dim: int = 64, bottom: Sequence[int] = (128,), top: Sequence[int] = (128, 64),
         low_rank_dim: int | None = None):
     """DLRM's inputs, with a DCN CrossBlock in place of the dot-product interaction."""
-    import merlin.models.tf as mm
+    mm = _mm()
 
     body = dlrm_inputs(schema, dim, bottom, aggregation="concat").connect(
         mm.CrossBlock(depth, low_rank_dim=low_rank_dim), mm.MLPBlock(list(top)))
@@ -86,14 +96,14 @@ def dcn(schema, depth: int = 2, dim: int = 64, bottom: Sequence[int] = (128,), t
 
 
 def builtin_dlrm(schema, dim: int = 64, bottom: Sequence[int] = (128,), top: Sequence[int] = (128, 64)):
-    import merlin.models.tf as mm
+    mm = _mm()
 
     return mm.DLRMModel(schema, embedding_dim=dim, bottom_block=mm.MLPBlock([*bottom, dim]),
                         top_block=mm.MLPBlock(list(top)), prediction_tasks=_task())
 
 
 def builtin_dcn(schema, depth: int = 2, dim: int = 64, deep: Sequence[int] = (128, 64)):
-    import merlin.models.tf as mm
+    mm = _mm()
     from merlin.schema import Tags
 
     inputs = mm.InputBlockV2(schema, categorical=mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=dim))

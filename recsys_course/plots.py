@@ -26,14 +26,28 @@ def read_events(raw: Path, month: str = "2019-Oct", columns: Sequence[str] | Non
     return pd.read_csv(path, usecols=list(columns) if columns else None)
 
 
-def funnel(events: pd.DataFrame):
-    """Counts per event type and the two conversion rates, as a table and a bar chart."""
+def view_fraction(raw: Path) -> float:
+    """The share of views the generator kept (1.0 for real data, which has no generator sidecar)."""
+    import json
+
+    meta = raw / "_generator.json"
+    return float(json.loads(meta.read_text())["view_fraction"]) if meta.exists() else 1.0
+
+
+def funnel(events: pd.DataFrame, kept_views: float = 1.0):
+    """Counts per event type and the two conversion rates, as a table and a bar chart.
+
+    With thinned views (`kept_views` < 1) the view count is scaled back up, so the view -> cart rate is the real one.
+    """
     counts = events["event_type"].value_counts().reindex(["view", "cart", "purchase"]).fillna(0).astype(int)
-    table = pd.DataFrame({"events": counts})
-    table["rate vs previous step"] = [np.nan, counts["cart"] / counts["view"], counts["purchase"] / counts["cart"]]
+    table = pd.DataFrame({"events in the file": counts})
+    if kept_views < 1.0:
+        table["events before thinning views"] = [round(counts["view"] / kept_views), counts["cart"], counts["purchase"]]
+    full = table.iloc[:, -1]
+    table["rate vs previous step"] = [np.nan, full["cart"] / full["view"], full["purchase"] / full["cart"]]
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5, 2.6))
-    ax.barh(counts.index[::-1], counts.values[::-1], color=["#76b900", "#4a90d9", "#999999"])
+    ax.barh(full.index[::-1], full.values[::-1], color=["#76b900", "#4a90d9", "#999999"])
     ax.set_xscale("log")
     ax.set_xlabel("events in the month (log scale)")
     ax.set_title("view → cart → purchase")
