@@ -48,7 +48,7 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "tiny": Scale("tiny", users=700, products=500, brands=60, sessions=60_000, view_fraction=1.0),
     "small": Scale("small", users=42_000, products=16_000, brands=420, sessions=3_600_000, view_fraction=0.25),
-    "workshop": Scale("workshop", users=520_000, products=80_000, brands=2_650, sessions=36_000_000, view_fraction=0.1),
+    "workshop": Scale("workshop", users=750_000, products=130_000, brands=2_650, sessions=36_000_000, view_fraction=0.1),
 }
 
 

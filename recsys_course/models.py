@@ -254,8 +254,6 @@ def read_processed(folder: Path, columns: Sequence[str] | None = None) -> "pd.Da
 
 def item_features(paths) -> "pd.DataFrame":  # noqa: F821
     """Each product's latest processed features (encoded ids, price), with its raw id."""
-    import pandas as pd
-
     items = ["product_id", "cat_0", "cat_1", "cat_2", "brand", "price", "relative_price", "product_id_raw"]
     train = read_processed(paths.train, items + ["event_time_ts"])
     return train.sort_values("event_time_ts").drop_duplicates("product_id", keep="last")[items].reset_index(drop=True)

@@ -52,7 +52,7 @@ def labs(ctx):
 
 def test_every_official_solution_passes_and_every_blank_is_not_attempted(labs, ctx):
     ns = dict(ctx)
-    for lab, exercises in labs.items():
+    for exercises in labs.values():
         for q in exercises:
             _expect(q.check(**{n: ____ for n in q.names}), NOT_ATTEMPTED, r"replace `____`")
             values = _solve(q, ns)
