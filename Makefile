@@ -6,7 +6,9 @@ SHELL := /bin/bash
 PYTHON ?= $(shell for p in python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v $$p && break; done)
 VENV := .venv
 PY := $(VENV)/bin/python
-SCALE ?= small
+SCALE ?=
+# Empty SCALE: the device decides (small on a CPU, workshop on a GPU).
+SCALE_ARG := $(if $(SCALE),--scale $(SCALE),)
 PORT ?= 8888
 PINS_HASH := $(shell cat requirements.txt constraints.txt pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(PINS_HASH)
@@ -15,7 +17,8 @@ PYTEST := RECSYS_SCALE=tiny $(PY) -m pytest -q
 .PHONY: help venv lab test test-fast data labs bench clean clean-data lock doctor
 
 help:
-	@echo "make lab          install if needed, make the $(SCALE) data if missing, start JupyterLab (127.0.0.1, token)"
+	@echo "make lab          install if needed, make the data if missing, start JupyterLab (127.0.0.1, token)"
+	@echo "                  SCALE=tiny|small|workshop (default: small on a CPU, workshop on a GPU)"
 	@echo "make test         install if needed, run every test (tiny data, notebooks, solutions, labs)"
 	@echo "make data SCALE=tiny|small|workshop    generate + prepare + NVTabular for one scale"
 	@echo "make labs         regenerate labs/ from solutions/"
@@ -38,11 +41,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 data: venv
-	$(PY) -m recsys_course data --scale $(SCALE)
+	$(PY) -m recsys_course data $(SCALE_ARG)
 
 lab: venv
-	$(PY) -m recsys_course data --scale $(SCALE)
-	RECSYS_SCALE=$(SCALE) $(PY) -m recsys_course lab --port $(PORT)
+	$(PY) -m recsys_course data $(SCALE_ARG)
+	$(if $(SCALE),RECSYS_SCALE=$(SCALE) ,)$(PY) -m recsys_course lab --port $(PORT)
 
 doctor: venv
 	$(PY) -m recsys_course doctor

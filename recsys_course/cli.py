@@ -81,10 +81,13 @@ def _data(args: argparse.Namespace) -> int:
     from recsys_course.generate import generate
     from recsys_course.prepare import prepare
 
-    paths = Paths.for_scale(args.scale)
+    from recsys_course.config import default_scale
+
+    scale = args.scale or default_scale()
+    paths = Paths.for_scale(scale)
     have = paths.status()
     if not have["raw"]:
-        meta = generate(paths.raw, scale=args.scale, seed=args.seed, progress=not args.no_progress)
+        meta = generate(paths.raw, scale=scale, seed=args.seed, progress=not args.no_progress)
         print(f"generated {meta['labelled_pairs']:,} labelled cart pairs in {paths.raw}")
     if not have["prepared"]:
         shutil.rmtree(paths.prepared, ignore_errors=True)
@@ -94,7 +97,7 @@ def _data(args: argparse.Namespace) -> int:
         shutil.rmtree(paths.processed, ignore_errors=True)
         run_etl(paths.prepared, paths.processed)
         print(f"NVTabular output in {paths.processed}")
-    print(json.dumps({"scale": args.scale, **paths.status()}))
+    print(json.dumps({"scale": scale, **paths.status()}))
     return 0
 
 
@@ -160,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_etl)
 
     d = sub.add_parser("data", help="generate + prepare + NVTabular for one scale under data/, skipping what exists")
-    d.add_argument("--scale", choices=SCALE_NAMES, default="small")
+    d.add_argument("--scale", choices=SCALE_NAMES, default=None, help="default: small on a CPU, workshop on a GPU")
     d.add_argument("--seed", type=int, default=42)
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_data)

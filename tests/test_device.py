@@ -71,3 +71,18 @@ def test_doctor_with_gpu_forced_on_cpu_fails_clearly():
     r = _cli("doctor", env_extra={"RECSYS_COURSE_DEVICE": "gpu"})
     assert r.returncode == 2
     assert "RECSYS_COURSE_DEVICE=gpu but no GPU visible" in r.stderr
+
+
+def test_the_default_scale_follows_the_device(monkeypatch):
+    from recsys_course import config
+
+    monkeypatch.delenv("RECSYS_SCALE", raising=False)
+    monkeypatch.setattr(device, "current", lambda: device.Device("gpu", "faked"))
+    assert config.default_scale() == "workshop" and config.Params.from_env().scale == "workshop"
+    monkeypatch.setattr(device, "current", lambda: device.Device("cpu", "faked"))
+    assert config.default_scale() == "small"
+    monkeypatch.setenv("RECSYS_SCALE", "tiny")
+    assert config.Params.from_env().scale == "tiny"
+    monkeypatch.setenv("RECSYS_SCALE", "huge")
+    with pytest.raises(ValueError, match="unknown scale 'huge'"):
+        config.Params.from_env()
