@@ -65,7 +65,7 @@ def machine() -> dict:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     return {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
-            "cores": len(os.sched_getaffinity(0)), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "cores": device.usable_cores(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
             "device": device.current().kind.upper(), "python": platform.python_version(),
             "tensorflow": version("tensorflow-cpu"), "merlin_models": version("merlin-models"),
             "nvtabular": version("nvtabular")}

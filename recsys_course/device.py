@@ -37,6 +37,11 @@ class Device:
         return f"device: {self.kind.upper()} ({self.reason}) · tensorflow {tf.__version__} · merlin-models {version('merlin-models')}"
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity, not the machine's total)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def gpu_visible() -> bool:
     """A GPU is visible to the driver (asked through nvidia-smi; no CUDA library is loaded)."""
     if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):

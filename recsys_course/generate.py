@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from recsys_course import taxonomy
+from recsys_course.device import usable_cores
 from recsys_course.files import atomic_output
 
 HEADER = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
@@ -437,10 +438,6 @@ PARALLEL_FROM_SESSIONS = 500_000  # below this, starting worker processes costs 
 _WORKER: dict = {}
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _init_worker(cat: Catalogue, users: Users, planted: Planted) -> None:
     _WORKER.update(cat=cat, users=users, planted=planted)
 
@@ -480,7 +477,7 @@ def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip
     jobs = [(year, month, int(round(spec.sessions * share)), s_month, view_fraction, gzip, str(tmp))
             for (year, month), share, s_month in zip(MONTHS, days / days.sum(), s_months)]
     bar = tqdm(total=len(jobs), desc=f"generate {spec.name}", unit="month", file=sys.stderr, disable=not progress)
-    workers = min(len(jobs), _cores()) if spec.sessions >= PARALLEL_FROM_SESSIONS else 1
+    workers = min(len(jobs), usable_cores()) if spec.sessions >= PARALLEL_FROM_SESSIONS else 1
     def tick(result):
         bar.update()
         return result

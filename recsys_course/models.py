@@ -171,14 +171,6 @@ def fit_evaluate(name: str, model, train, valid, epochs: int = 1, batch_size: in
                      train.num_rows / steady if steady else 0.0, model)
 
 
-def input_feature_names(model) -> list[str]:
-    """The features a built model reads: what the `schema=` trap silently shrinks."""
-    return sorted(model.schema.column_names) if model.schema is not None else []
-
-
-def save_weights(model, path: str | Path) -> None:
-    model.save_weights(str(path))
-
 
 def standard_models(schema, dim: int = 64) -> dict:
     """The comparison of notebook 04 and bench/: name -> builder (a fresh model per call)."""

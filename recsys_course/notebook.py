@@ -7,11 +7,7 @@ import random
 from recsys_course import device
 from recsys_course.config import Params, Paths
 
-_STEP_THAT_MAKES = {
-    "raw": "make data SCALE={scale}   (or run notebooks/01_data_and_etl.ipynb)",
-    "prepared": "make data SCALE={scale}   (or run notebooks/01_data_and_etl.ipynb)",
-    "processed": "make data SCALE={scale}   (or run notebooks/01_data_and_etl.ipynb)",
-}
+_MAKE_DATA = "make data SCALE={scale}   (or run notebooks/01_data_and_etl.ipynb)"  # makes every stage
 
 
 class PrerequisiteMissing(RuntimeError):
@@ -28,7 +24,7 @@ def require(paths: Paths, *stages: str) -> None:
         if not have[stage]:
             raise PrerequisiteMissing(
                 f"no {stage} data for scale '{paths.scale}' in {paths.root}. Run first: "
-                + _STEP_THAT_MAKES[stage].format(scale=paths.scale))
+                + _MAKE_DATA.format(scale=paths.scale))
 
 
 def set_seeds(seed: int) -> None:

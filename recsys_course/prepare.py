@@ -22,6 +22,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from recsys_course.device import usable_cores
 from recsys_course.files import atomic_output
 from recsys_course.generate import COLUMNS, HEADER, ORACLE_FILE, auc
 
@@ -188,15 +189,9 @@ def dask_client(scheduler: str | None = None, n_workers: int = 1) -> Iterator[ob
             yield client
         return
     processes = n_workers > 1
-    with LocalCluster(n_workers=n_workers, threads_per_worker=max(1, _cores() // n_workers), processes=processes,
+    with LocalCluster(n_workers=n_workers, threads_per_worker=max(1, usable_cores() // n_workers), processes=processes,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         yield client
-
-
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _raw_frame(files: list[Path], blocksize: str):

@@ -222,3 +222,22 @@ def test_lab02_shortcut_with_concat_is_named_too(labs, ctx):
     q1 = labs["lab02"][0]
     bottom = _continuous(ctx).connect(mm.MLPBlock([32])).connect_with_shortcut(mm.MLPBlock([32]), aggregation="concat")
     _expect(q1.check(bottom=bottom), INCORRECT, "connect_with_residual")
+
+
+def test_each_solution_text_is_the_solution_notebooks_answer(labs):
+    """`.solution()` (package) and the solution notebook's region (nbval) must be the same answer."""
+    import nbformat
+
+    from conftest import REPO
+
+    def norm(text):
+        return re.sub(r"\s+", " ", text).strip()
+
+    for lab, exercises in labs.items():
+        nb = nbformat.read(next((REPO / "solutions").glob(f"{lab[3:]}_*_solution.ipynb")), as_version=4)
+        regions = [re.search(r"# BEGIN SOLUTION\n(.*)\n# END SOLUTION", c.source, re.S).group(1)
+                   for c in nb.cells if c.cell_type == "code" and "# BEGIN SOLUTION" in c.source]
+        assert len(regions) == len(exercises), lab
+        for q, region in zip(exercises, regions):
+            shown = re.sub(r"^```python\n|\n```$", "", q.solution().text)
+            assert norm(shown) == norm(region), f"{lab} {q.label}: .solution() and the solution notebook differ"

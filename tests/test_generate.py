@@ -116,7 +116,7 @@ def test_parallel_months_write_the_same_bytes(tmp_path, monkeypatch):
 
     generate(tmp_path / "one", "tiny", seed=9, progress=False, max_sessions=4000)
     monkeypatch.setattr(gen, "PARALLEL_FROM_SESSIONS", 0)
-    monkeypatch.setattr(gen, "_cores", lambda: 2)
+    monkeypatch.setattr(gen, "usable_cores", lambda: 2)
     generate(tmp_path / "two", "tiny", seed=9, progress=False, max_sessions=4000)
     assert digest(tmp_path / "one") == digest(tmp_path / "two")
 
