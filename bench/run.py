@@ -110,7 +110,7 @@ def bench_data(seed: int) -> dict:
 
 
 def bench_models(seeds: list[int], epochs: int, batch_size: int) -> dict:
-    from recsys_course import models, plots
+    from recsys_course import analysis, models, plots
     from recsys_course.config import Paths
 
     paths = Paths("small", OUT / "small")
@@ -125,7 +125,7 @@ def bench_models(seeds: list[int], epochs: int, batch_size: int) -> dict:
                                  "rows_per_s": r.rows_per_second, "val_auc": r.history.get("val_auc", [])})
         if curves is None:
             plots.curves(results).savefig(HERE / "curves.png", dpi=110)
-            blocks = plots.cross_kernel_blocks(next(r.model for r in results if r.name == "DCN CrossBlock depth 1"),
+            blocks = analysis.cross_kernel_blocks(next(r.model for r in results if r.name == "DCN CrossBlock depth 1"),
                                                models.dcn_feature_order(schema), 64)
             plots.heatmap(blocks, "CrossBlock depth 1: kernel block norms").savefig(HERE / "cross_kernel.png", dpi=110)
             curves = True
@@ -135,7 +135,7 @@ def bench_models(seeds: list[int], epochs: int, batch_size: int) -> dict:
 
 
 def bench_course() -> dict:
-    from recsys_course.labgen import execute
+    from recsys_course.nbrun import execute
 
     os.environ["RECSYS_COURSE_DATA"] = str(OUT)
     times = {}

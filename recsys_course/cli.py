@@ -126,7 +126,7 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def _outputs(args: argparse.Namespace) -> int:
-    from recsys_course.labgen import refresh_outputs
+    from recsys_course.nbrun import refresh_outputs
 
     refresh_outputs([Path(p) for p in args.notebooks], args.scale)
     return 0

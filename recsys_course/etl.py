@@ -10,13 +10,8 @@ import json
 from pathlib import Path
 
 from recsys_course.files import atomic_output
+from recsys_course.formats import CATEGORICAL
 
-# The columns a model sees, in the order the 2022 notebook's schema lists them.
-MODEL_COLUMNS = ["user_id", "ts_weekday", "ts_hour", "product_id", "cat_0", "cat_1", "cat_2", "brand",
-                 "price", "relative_price", "target"]
-# Kept for analysis and ranking, removed with `schema.without(EXTRA_COLUMNS)` before modelling.
-EXTRA_COLUMNS = ["event_time_ts", "user_id_raw", "product_id_raw"]
-CATEGORICAL = ["user_id", "ts_weekday", "ts_hour", "product_id", "cat_0", "cat_1", "cat_2", "brand"]
 
 
 def _relative_to_mean(price, df):

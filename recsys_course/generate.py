@@ -23,17 +23,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from recsys_course import taxonomy
+from recsys_course import formats, taxonomy
 from recsys_course.device import usable_cores
 from recsys_course.files import atomic_output
+from recsys_course.formats import HEADER, MONTHS, month_filename
+from recsys_course.metrics import auc
+from recsys_course.oracle import META_FILE, ORACLE_FILE
 
-HEADER = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session"
-COLUMNS = HEADER.split(",")
-MONTHS = [(2019, 10), (2019, 11), (2019, 12), (2020, 1), (2020, 2), (2020, 3), (2020, 4)]
-EVENT_TYPES = np.array(["view", "cart", "purchase"])
+EVENT_TYPES = np.array(formats.EVENT_TYPES)
 VIEW, CART, PURCHASE = 0, 1, 2
-ORACLE_FILE = "_oracle.parquet"
-META_FILE = "_generator.json"
 
 
 @dataclass(frozen=True)
@@ -381,10 +379,6 @@ def write_csv(table: pa.Table, path: Path) -> None:
         pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=65536))
 
 
-def month_filename(year: int, month: int, gzip: bool = False) -> str:
-    return f"{year}-{calendar.month_abbr[month]}.csv" + (".gz" if gzip else "")
-
-
 def _thin_views(rng: np.random.Generator, ev: MonthEvents, view_fraction: float) -> MonthEvents:
     """Drop views at random with their own stream: carts, purchases and the labels stay as they are."""
     if view_fraction >= 1.0:
@@ -392,25 +386,6 @@ def _thin_views(rng: np.random.Generator, ev: MonthEvents, view_fraction: float)
     keep = (ev.kind != VIEW) | (rng.random(ev.kind.size) < view_fraction)
     return MonthEvents(ev.time[keep], ev.kind[keep], ev.product[keep], ev.user[keep], ev.session[keep],
                        ev.price_cents[keep], ev.uuids, ev.oracle)
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC by the rank-sum formula, ties averaged."""
-    labels = np.asarray(labels).astype(bool)
-    scores = np.asarray(scores, dtype=np.float64)
-    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError("AUC needs both classes")
-    order = np.argsort(scores, kind="mergesort")
-    s = scores[order]
-    ranks = np.empty(s.size, dtype=np.float64)
-    first = np.r_[True, s[1:] != s[:-1]]
-    group = np.cumsum(first) - 1
-    starts = np.flatnonzero(first)
-    ends = np.r_[starts[1:], s.size]
-    avg = (starts + ends + 1) / 2.0
-    ranks[order] = avg[group]
-    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def generate(out: str | os.PathLike, scale: str = "tiny", seed: int = 42, view_fraction: float | None = None,

@@ -1,4 +1,4 @@
-"""Labs from solutions, and the stored outputs of notebooks and solutions.
+"""Labs from solutions: the learner's notebooks are generated, never edited by hand.
 
 A solution notebook marks its answers:
 
@@ -7,24 +7,20 @@ A solution notebook marks its answers:
     # END SOLUTION
 
 `make labs` turns each region into a blank the checks recognise (`bottom = ____  # YOUR CODE HERE`), drops cells
-whose first line is `# HIDDEN TEST`, and clears every output. Nothing in labs/ is edited by hand.
-
-`python -m recsys_course outputs FILE…` executes notebooks at the `tiny` scale and keeps only the outputs nbval
-compares (cells that start with `# NBVAL_CHECK_OUTPUT`).
+whose first line is `# HIDDEN TEST`, drops nbval's cell tags, and clears every output. Nothing in labs/ is
+edited by hand. (Executing notebooks is `recsys_course.nbrun`'s job.)
 """
 from __future__ import annotations
 
 import ast
 import copy
-import os
-import re
 from pathlib import Path
 
 import nbformat
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 HIDDEN = "# HIDDEN TEST"
-CHECKED = "# NBVAL_CHECK_OUTPUT"
+NBVAL_TAGS = ("nbval-check-output", "nbval-ignore-output", "nbval-skip", "nbval-raises-exception")
 BLANK = "____"
 
 
@@ -85,10 +81,14 @@ def make_lab(solution: nbformat.NotebookNode, name: str = "notebook") -> nbforma
             if cell.source.lstrip().startswith(HIDDEN):
                 continue
             cell.source = blank_source(cell.source, f"{name} cell {i}")
-            cell.source = re.sub(rf"^{re.escape(CHECKED)}\n", "", cell.source)
             cell.outputs = []
             cell.execution_count = None
         cell.metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution", "collapsed", "scrolled")}
+        tags = [t for t in cell.metadata.get("tags", []) if t not in NBVAL_TAGS]
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
         cells.append(cell)
     lab.cells = cells
     lab.metadata["course"] = {"generated_from": f"solutions/{name}", "do_not_edit": "regenerate with `make labs`"}
@@ -114,38 +114,3 @@ def generate_labs(solutions: Path, labs: Path) -> list[Path]:
         if stale.name not in expected:
             stale.unlink()
     return written
-
-
-def keep_checked_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Clear every output except those of cells nbval compares; drop execution counts and timing metadata."""
-    count = 0
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        count += 1
-        checked = cell.source.lstrip().startswith(CHECKED)
-        if not checked:
-            cell.outputs = []
-        # nbval refuses a reference cell that has outputs but no execution count
-        cell.execution_count = count if checked else None
-        cell.metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution",)}
-        for out in cell.get("outputs", []):
-            if "execution_count" in out:
-                out["execution_count"] = count
-    return nb
-
-
-def execute(path: Path, scale: str = "tiny", timeout: int = 900) -> nbformat.NotebookNode:
-    """Run a notebook top to bottom in its own folder, with RECSYS_SCALE=`scale`."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    os.environ["RECSYS_SCALE"] = scale
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    return nb
-
-
-def refresh_outputs(paths: list[Path], scale: str = "tiny") -> None:
-    for path in paths:
-        nbformat.write(keep_checked_outputs(execute(path, scale)), path)

@@ -24,13 +24,9 @@ import pandas as pd
 
 from recsys_course.device import usable_cores
 from recsys_course.files import atomic_output
-from recsys_course.generate import COLUMNS, HEADER, ORACLE_FILE, auc
+from recsys_course.formats import CAT_LEVELS, COLUMNS, EVENT_TYPES, HEADER, PREPARED_COLUMNS, TIME_FORMAT
+from recsys_course.oracle import oracle_metrics
 
-ISO_FORMAT = "%Y-%m-%d %H:%M:%S"
-EVENT_TYPES = ("view", "cart", "purchase")
-CAT_LEVELS = 4
-ROW_COLUMNS = ["user_id", "product_id", "cat_0", "cat_1", "cat_2", "cat_3", "brand", "price",
-               "event_time_ts", "ts_hour", "ts_weekday", "user_session", "target"]
 
 
 class RawDataError(ValueError):
@@ -124,7 +120,7 @@ def parse_events(df: pd.DataFrame) -> pd.DataFrame:
              "bytes that are not UTF-8")
     _bad(df, ~df["event_type"].isin(EVENT_TYPES).to_numpy(), f"an event_type not in {list(EVENT_TYPES)}")
     when = col["event_time"]
-    ts = pc.strptime(pc.utf8_slice_codeunits(when, 0, 19), format=ISO_FORMAT, unit="s", error_is_null=True)
+    ts = pc.strptime(pc.utf8_slice_codeunits(when, 0, 19), format=TIME_FORMAT, unit="s", error_is_null=True)
     _bad(df, mask(pc.or_(pc.is_null(ts), pc.invert(pc.equal(pc.utf8_slice_codeunits(when, 19, 30), " UTC")))),
          "an unparsable event_time (expected like '2019-10-01 00:00:04 UTC')")
     price_ok = pc.match_substring_regex(col["price"], r"^-?[0-9]+(\.[0-9]*)?$")
@@ -172,7 +168,7 @@ def label_rows(events: pd.DataFrame, opts: Options) -> pd.DataFrame:
     rows["split"] = np.where(rows["event_time_ts"] < valid_start, "train", "valid")
     newest_first = rows.groupby(["user_id", "split"]).cumcount(ascending=False)
     rows = rows[newest_first < opts.max_rows_per_user]
-    return rows[ROW_COLUMNS + ["split"]].reset_index(drop=True)
+    return rows[PREPARED_COLUMNS + ["split"]].reset_index(drop=True)
 
 
 @contextmanager
@@ -260,22 +256,3 @@ def _write_split(frame, folder: Path, name: str, opts: Options, raw) -> dict:
     pdf.reset_index(drop=True).to_parquet(folder / "part.0.parquet", index=False)
     return {"rows": len(pdf), "users": int(pdf["user_id"].nunique()), "items": int(pdf["product_id"].nunique()),
             "positive_rate": round(float(pdf["target"].mean()), 4)}
-
-
-def oracle_metrics(raw: Path, prepared: Path) -> dict | None:
-    """AUC and log-loss of the generator's true probabilities on the prepared rows (generated data only)."""
-    sidecar = raw / ORACLE_FILE
-    if not sidecar.exists():
-        return None
-    truth = pd.read_parquet(sidecar, columns=["user_session", "product_id", "p_true", "purchased"])
-    result = {}
-    for name in ("train", "valid"):
-        rows = pd.read_parquet(prepared / name, columns=["user_session", "product_id", "target"])
-        joined = rows.merge(truth, on=["user_session", "product_id"], how="left", validate="one_to_one")
-        if joined["p_true"].isna().any() or (joined["purchased"].astype("int8") != joined["target"]).any():
-            raise RawDataError(f"{sidecar}: does not match the CSVs beside it (labels or pairs differ)")
-        p = joined["p_true"].to_numpy()
-        y = joined["target"].to_numpy()
-        result[name] = {"auc": round(auc(y, p), 4),
-                        "logloss": round(float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))), 4)}
-    return result

@@ -48,12 +48,12 @@ def test_the_reloaded_model_predicts_what_the_original_did(compared, tmp_path):
 
 
 def test_cross_kernel_picture_and_ranking(compared):
-    from recsys_course import plots
+    from recsys_course import analysis
 
     paths, train, valid, schema, builders, results, _ = compared
-    blocks = plots.cross_kernel_blocks(results["DCN CrossBlock depth 1"].model, models.dcn_feature_order(schema), 64)
+    blocks = analysis.cross_kernel_blocks(results["DCN CrossBlock depth 1"].model, models.dcn_feature_order(schema), 64)
     assert blocks.shape == (9, 9) and (blocks.values > 0).all()
-    low = plots.first_cross_kernel(results["DCN depth 2, low rank 16"].model)
+    low = analysis.first_cross_kernel(results["DCN depth 2, low rank 16"].model)
     assert low.shape == (576, 576) and np.linalg.matrix_rank(low) <= 16
     user = int(models.read_processed(paths.valid, ["user_id_raw"])["user_id_raw"].iloc[0])
     top = models.rank_for_user(results["DLRM (from blocks)"].model, paths, user, k=5)

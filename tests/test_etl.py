@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_course.etl import CATEGORICAL, EXTRA_COLUMNS, MODEL_COLUMNS
+from recsys_course.formats import CATEGORICAL, EXTRA_COLUMNS, MODEL_COLUMNS
 
 EXPECTED_TAGS = {
     "user_id": {"categorical", "user", "id"},

@@ -17,15 +17,15 @@ def ctx(tiny_processed, tiny_prepared):
     from merlin.models.tf.blocks.dlrm import DotProductInteractionBlock
     from merlin.schema import Tags
 
-    from recsys_course import plots
-    from recsys_course.etl import EXTRA_COLUMNS
+    from recsys_course import analysis
+    from recsys_course.formats import EXTRA_COLUMNS
 
     train = Dataset(str(tiny_processed / "train"), engine="parquet")
     schema = train.schema.without(EXTRA_COLUMNS)
     train.schema = schema
     rows = pd.read_parquet(tiny_prepared / "train")
     batch = mm.sample_batch(train, batch_size=5, include_targets=False)
-    return {"mm": mm, "Tags": Tags, "schema": schema, "batch": batch, "rows": rows, "plots": plots,
+    return {"mm": mm, "Tags": Tags, "schema": schema, "batch": batch, "rows": rows, "analysis": analysis,
             "DotProductInteractionBlock": DotProductInteractionBlock,
             "CANDIDATES": ["ts_weekday", "ts_hour", "cat_0", "cat_1", "cat_2", "brand"]}
 

@@ -8,7 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_course.generate import COLUMNS, HEADER, META_FILE, ORACLE_FILE, SCALES, auc, generate
+from recsys_course.formats import COLUMNS, HEADER
+from recsys_course.generate import SCALES, generate
+from recsys_course.metrics import auc
+from recsys_course.oracle import META_FILE, ORACLE_FILE
 
 MONTH_FILES = ["2019-Oct.csv", "2019-Nov.csv", "2019-Dec.csv", "2020-Jan.csv", "2020-Feb.csv", "2020-Mar.csv",
                "2020-Apr.csv"]

@@ -25,7 +25,7 @@ def test_labs_are_exactly_what_make_labs_generates(tmp_path):
 def test_labs_hold_no_answers_and_no_outputs(lab):
     nb = nbformat.read(lab, as_version=4)
     text = json.dumps(nb)
-    assert "BEGIN SOLUTION" not in text and "HIDDEN TEST" not in text and "NBVAL_CHECK_OUTPUT" not in text
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TEST" not in text and "nbval-" not in text
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code)
     assert sum("= ____  # YOUR CODE HERE" in c.source for c in code) >= 3

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from recsys_course.generate import HEADER
+from recsys_course.formats import HEADER
 from recsys_course.prepare import Options, RawDataError, prepare
 
 S = ["0000000%d-aaaa-4aaa-8aaa-aaaaaaaaaaaa" % i for i in range(10)]

@@ -98,9 +98,9 @@ interaction = inputs.connect_with_shortcut(
         "all ten features reach the model.", ctx)
     q3 = Exercise("Q3 which pair?", ("cross_pair",), _cross_pair, [
         "A cross helps when the conversion rate of a pair of values differs from what each value alone predicts.",
-        "`plots.interaction_strengths(rows, columns)` measures that residual for every pair; nested pairs show nothing new.",
-        "Run `plots.interaction_strengths(rows, CANDIDATES)` and take the top row.",
-    ], '''strengths = plots.interaction_strengths(rows, CANDIDATES)
+        "`analysis.interaction_strengths(rows, columns)` measures that residual for every pair; nested pairs show nothing new.",
+        "Run `analysis.interaction_strengths(rows, CANDIDATES)` and take the top row.",
+    ], '''strengths = analysis.interaction_strengths(rows, CANDIDATES)
 cross_pair = tuple(strengths.loc[0, "pair"].split(" × "))''', "the data rewards this pair.", {"rows": rows})
     q4 = Exercise("Q4 DLRM + HashedCross", ("cross_model",), _cross_model, [
         "A ParallelBlock of two branches, concatenated: your DLRM interaction and a HashedCross branch.",
