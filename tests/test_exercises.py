@@ -210,7 +210,7 @@ def test_lab04_mistakes(labs, ctx):
 def test_the_pair_finder_finds_the_planted_pair(ctx):
     from recsys_course.generate import PLANTED
 
-    strengths = ctx["plots"].interaction_strengths(ctx["rows"], ctx["CANDIDATES"])
+    strengths = ctx["analysis"].interaction_strengths(ctx["rows"], ctx["CANDIDATES"])
     top, second = strengths.loc[0, "pair"], strengths.loc[1, "pair"]
     assert set(top.split(" × ")) == set(PLANTED.cross_pair)
     assert set(second.split(" × ")) == {"ts_hour", "cat_1"}  # the nested refinement inherits it, with more noise
