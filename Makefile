@@ -20,6 +20,7 @@ help:
 	@echo "make lab          install if needed, make the data if missing, start JupyterLab (127.0.0.1, token)"
 	@echo "                  SCALE=tiny|small|workshop (default: small on a CPU, workshop on a GPU)"
 	@echo "make test         install if needed, run every test (tiny data, notebooks, solutions, labs)"
+	@echo "make test-fast    unit tests only (no notebooks, no training, no JupyterLab): the inner loop"
 	@echo "make data SCALE=tiny|small|workshop    generate + prepare + NVTabular for one scale"
 	@echo "make labs         regenerate labs/ from solutions/"
 	@echo "make bench        benchmarks and measured claims -> bench/RESULTS.md (long; not part of make test)"
@@ -56,6 +57,9 @@ labs: venv
 test: venv
 	$(PY) -m recsys_course data --scale tiny --no-progress
 	$(PYTEST) tests notebooks solutions --nbval-lax --nbval-sanitize-with tests/sanitize.cfg
+
+test-fast: venv
+	$(PYTEST) tests -m "not slow and not notebook"
 
 bench: venv
 	$(PY) bench/run.py

@@ -132,6 +132,14 @@ def _outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagrams(args: argparse.Namespace) -> int:
+    from recsys_course.plots import save_diagrams
+
+    for path in save_diagrams(Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m recsys_course", description=__doc__)
     sub = p.add_subparsers(dest="verb", required=True)
@@ -177,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("notebooks", nargs="+")
     o.add_argument("--scale", choices=SCALE_NAMES, default="tiny")
     o.set_defaults(func=_outputs)
+
+    dg = sub.add_parser("diagrams", help="draw the architecture diagrams the notebooks and README show")
+    dg.add_argument("--out", default="notebooks/img")
+    dg.set_defaults(func=_diagrams)
 
     labs = sub.add_parser("labs", help="generate labs/ from solutions/")
     labs.add_argument("--solutions", default="solutions")

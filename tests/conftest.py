@@ -11,6 +11,13 @@ import recsys_course  # noqa: F401  (quiet logs before anything imports TensorFl
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """nbval's items (one per notebook cell) belong to the notebook tier."""
+    for item in items:
+        if type(item).__name__ == "IPyNbCell":
+            item.add_marker(pytest.mark.notebook)
+
+
 @pytest.fixture(scope="session")
 def tiny_raw(tmp_path_factory) -> Path:
     from recsys_course.generate import generate

@@ -8,6 +8,8 @@ import pytest
 
 from recsys_course import models
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def compared(tiny_processed, tiny_prepared):

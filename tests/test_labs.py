@@ -39,6 +39,7 @@ def test_every_solution_has_three_to_six_checked_exercises():
         assert 3 <= len(checks) == len(regions) <= 6, sol.name
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize("lab", LABS, ids=lambda p: p.name)
 def test_a_fresh_lab_runs_and_every_check_says_not_attempted(lab, monkeypatch):
     from nbclient import NotebookClient

@@ -8,6 +8,8 @@ from nbclient.exceptions import CellExecutionError
 
 from conftest import REPO
 
+pytestmark = pytest.mark.notebook
+
 
 def _run(name: str, monkeypatch, **env) -> nbformat.NotebookNode:
     for k, v in {"RECSYS_SCALE": "tiny", **env}.items():
