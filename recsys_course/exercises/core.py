@@ -1,18 +1,21 @@
-"""Exercise objects for the labs: `q1.check()`, `q1.hint()`, `q1.hint(2)`, `q1.solution()`.
+"""The exercise framework: one small class per exercise, `q1.check()`, `q1.hint()`, `q1.solution()`, `q1.ready()`.
 
-`check()` reads the exercise's variables from the notebook and has four outcomes:
-not attempted (a blank `____` is still there), incorrect (a specific message per common mistake),
-your code raised (the error, and the line of your code that failed), and correct.
-Checks look at behaviour — output shapes on a fixed batch, the block types a model contains, the
-features it reads, parameter counts — never at private Keras attributes.
+Each exercise class (`Q1`, `Q2`… in a lab module) holds its variable names, its hints, its official solution
+text and its `verify`. `check()` reads the variables from the notebook (or takes them by name) and has four
+outcomes: not attempted (a blank `____` is still there), incorrect (a specific message per recognised mistake,
+else the first difference found: expected vs got), your code raised (the error, and the line of your code that
+failed), and correct. `check()` itself never raises. A `Lab` groups a lab's exercises and what they share: the
+data (rows, schema, a batch) and the answers checked so far, so that a later exercise can tell a reused block.
 """
 from __future__ import annotations
 
 import inspect
+import sys
+import sysconfig
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, ClassVar
 
 NOT_ATTEMPTED = "not attempted"
 INCORRECT = "incorrect"
@@ -20,6 +23,7 @@ RAISED = "your code raised"
 CORRECT = "correct"
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+_LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 class _Blank:
@@ -39,11 +43,13 @@ ____ = _Blank()
 
 
 class Incorrect(Exception):
-    """Raised by a checker for a recognised mistake; the message is shown to the learner."""
+    """Raised by a check for a wrong answer; the message is shown to the learner."""
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What `check()` says: one of the four statuses and a message."""
+
     exercise: str
     status: str
     message: str
@@ -59,11 +65,21 @@ class Outcome:
     __repr__ = __str__
 
 
-@dataclass(frozen=True)
+def _ipython():
+    """The running IPython shell, or None (plain Python, pytest)."""
+    shell = sys.modules.get("IPython")
+    return shell.get_ipython() if shell is not None else None
+
+
+@dataclass
 class Text:
-    """A hint or a solution: shown as text in a notebook."""
+    """A hint or a solution. Shown as soon as it is asked for in a notebook, so several in one cell all show."""
 
     text: str
+    _shown_at: int | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return self.text
 
     def __repr__(self) -> str:
         return self.text
@@ -71,92 +87,147 @@ class Text:
     def _repr_markdown_(self) -> str:
         return self.text
 
+    def show(self) -> "Text":
+        """Display now when inside IPython (remembering the cell), so the cell's last value does not show it twice."""
+        shell = _ipython()
+        if shell is not None:
+            from IPython.display import Markdown, display
 
-def _failing_line(exc: BaseException) -> str:
-    """The last line of the learner's own code in the traceback (not the course package, not a library)."""
+            display(Markdown(self.text))
+            self._shown_at = shell.execution_count
+        return self
+
+    def _ipython_display_(self) -> None:
+        shell = _ipython()
+        if shell is None or self._shown_at != shell.execution_count:
+            from IPython.display import Markdown, display
+
+            display(Markdown(self.text))
+
+
+def _is_cell(filename: str) -> bool:
+    return filename.startswith("<ipython-input-") or ("/ipykernel_" in filename and filename.endswith(".py"))
+
+
+def _learners_frame(exc: BaseException) -> traceback.FrameSummary | None:
+    """The last frame of the learner's own code: a notebook cell, else any file outside this package and libraries."""
     frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if not f.filename.startswith(_PACKAGE_DIR) and "site-packages" not in f.filename]
-    frame = (own or frames)[-1] if frames else None
-    if frame is None:
-        return ""
-    return f" — at `{(frame.line or '').strip()}`"
+    cells = [f for f in frames if _is_cell(f.filename)]
+    if cells:
+        return cells[-1]
+    own = [f for f in frames if not f.filename.startswith((_PACKAGE_DIR, *_LIBRARY_DIRS))
+           and "site-packages" not in f.filename and not f.filename.startswith("<")]
+    return own[-1] if own else None
+
+
+def raised_message(exc: BaseException) -> str:
+    """`KeyError: 'x' — at `line``, naming the learner's line; or saying the error came from inside a library."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    frame = _learners_frame(exc)
+    where = (f" — at `{(frame.line or '').strip()}`" if frame is not None else
+             " — raised inside Merlin/TensorFlow when the check ran your answer on a 5-row batch; "
+             "check the widths and names your blocks use")
+    return f"{type(exc).__name__}: {first[:300]}{where}"
+
+
+def caller_scope(frame) -> dict[str, Any]:
+    """The notebook's names as seen from `frame` (globals, then locals)."""
+    scope = dict(frame.f_globals) if frame else {}
+    if frame:
+        scope.update(frame.f_locals)
+    return scope
+
+
+class Lab:
+    """A lab's shared context (rows, schema, batch…) and the answers its exercises checked so far."""
+
+    def __init__(self, **context: Any):
+        self.context = context
+        self.exercises: list[Exercise] = []
+        self.checked: dict[str, Any] = {}
+
+    def add(self, *classes: type["Exercise"]) -> tuple["Exercise", ...]:
+        self.exercises = [cls(self, i + 1) for i, cls in enumerate(classes)]
+        return tuple(self.exercises)
+
+    def earlier_answers(self, exercise: "Exercise", scope: dict[str, Any]) -> list[tuple[str, str, Any]]:
+        """(name, label, value) of every earlier exercise's answer: the one its check last saw, else the notebook's.
+
+        What a check saw comes first, so that a learner who later reuses a name for a new block (`interaction = …`
+        again in Q4) is compared with the Q1 answer, not with the new block itself.
+        """
+        found = []
+        for ex in self.exercises[: exercise.number - 1]:
+            for name in ex.names:
+                value = self.checked.get(name, scope.get(name, ____))
+                if value is not ____:
+                    found.append((name, ex.label, value))
+        return found
 
 
 class Exercise:
-    def __init__(self, label: str, names: tuple[str, ...], checker: Callable[..., None], hints: list[str],
-                 solution: str, success: str = "well done.", context: dict[str, Any] | None = None):
-        self.label = label
-        self.names = names
-        self.checker = checker
-        self.hints = hints
-        self._solution = solution
-        self.success = success
-        self.context = context or {}
+    """One exercise. Subclasses set the class attributes and write `verify(**values)`."""
 
-    def _values_from_caller(self) -> dict[str, Any]:
-        frame = inspect.currentframe()
-        caller = frame.f_back.f_back if frame and frame.f_back else None
-        scope = dict(caller.f_globals) if caller else {}
-        if caller:
-            scope.update(caller.f_locals)
-        return {n: scope.get(n, ____) for n in self.names}
+    title: ClassVar[str] = ""
+    names: ClassVar[tuple[str, ...]] = ()
+    hints: ClassVar[tuple[str, ...]] = ()
+    solution_code: ClassVar[str] = ""
+    success: ClassVar[str] = "well done."
+
+    def __init__(self, lab: Lab, number: int):
+        self.lab = lab
+        self.number = number
+        self.scope: dict[str, Any] = {}
+
+    @property
+    def label(self) -> str:
+        return f"Q{self.number} {self.title}"
+
+    @property
+    def ctx(self) -> dict[str, Any]:
+        return self.lab.context
+
+    def verify(self, **values: Any) -> str | None:
+        """Raise Incorrect for a wrong answer; return a success message (None: the class's `success`)."""
+        raise NotImplementedError
 
     def check(self, **values: Any) -> Outcome:
         """Check the exercise's variables (read from the notebook unless given by name)."""
-        values = values or self._values_from_caller()
+        return self._outcome(values, caller_scope(inspect.currentframe().f_back))
+
+    def _outcome(self, values: dict[str, Any], scope: dict[str, Any]) -> Outcome:
+        values = values or {n: scope.get(n, ____) for n in self.names}
         blank = [n for n in self.names if values.get(n, ____) is ____]
         if blank:
             return Outcome(self.label, NOT_ATTEMPTED,
-                           f"replace `____` in `{' , '.join(blank)}` with your code, then run this cell again "
-                           f"(stuck? `{self.label.split()[0].lower()}.hint()`).")
+                           f"replace `____` in `{', '.join(blank)}` with your code, then run this cell again "
+                           f"(stuck? `q{self.number}.hint()`).")
+        self.scope = scope
+        self.lab.checked.update({n: values[n] for n in self.names})
         try:
-            self.checker(**{n: values[n] for n in self.names}, **self.context)
+            message = self.verify(**{n: values[n] for n in self.names})
         except Incorrect as e:
             return Outcome(self.label, INCORRECT, str(e))
         except Exception as e:  # noqa: BLE001 - the learner's code may raise anything
-            return Outcome(self.label, RAISED, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-                                               f"{_failing_line(e)}")
-        return Outcome(self.label, CORRECT, self.success)
+            return Outcome(self.label, RAISED, raised_message(e))
+        return Outcome(self.label, CORRECT, message or self.success)
+
+    def ready(self) -> bool:
+        """For gated cells (`if q2.ready():`): True when correct, else one line saying what to do."""
+        outcome = self._outcome({}, caller_scope(inspect.currentframe().f_back))
+        if not outcome.correct:
+            print(f"Q{self.number} is not correct yet: run q{self.number}.check()")
+        return outcome.correct
 
     def hint(self, level: int = 1) -> Text:
         """Hints get more specific as `level` grows."""
         if level < 1:
             raise ValueError("hint levels start at 1")
         if level > len(self.hints):
-            return Text(f"{self.hints[-1]}\n\n(That is the last hint: `.solution()` shows the answer.)")
-        more = f"\n\n(More: `.hint({level + 1})`.)" if level < len(self.hints) else ""
-        return Text(self.hints[level - 1] + more)
+            return Text(f"{self.hints[-1]}\n\n(That is the last hint: `q{self.number}.solution()` shows the answer.)").show()
+        more = f"\n\n(More: `q{self.number}.hint({level + 1})`.)" if level < len(self.hints) else ""
+        return Text(self.hints[level - 1] + more).show()
 
     def solution(self) -> Text:
-        return Text(f"```python\n{self._solution.strip()}\n```")
-
-
-def block_types(block) -> set[str]:
-    """Class names of every layer inside a block or model."""
-    return {type(layer).__name__ for layer in block.submodules} | {type(block).__name__}
-
-
-def shape_of(outputs) -> Any:
-    if isinstance(outputs, dict):
-        return {k: tuple(v.shape) for k, v in outputs.items()}
-    return tuple(outputs.shape)
-
-
-def model_features(model) -> set[str]:
-    """The input features a Merlin model reads (target excluded)."""
-    from merlin.schema import Tags
-
-    if getattr(model, "schema", None) is None:
-        return set()
-    return set(model.schema.excluding_by_tag(Tags.TARGET).column_names)
-
-
-def require_model(value, what: str) -> None:
-    import merlin.models.tf as mm
-
-    if not isinstance(value, mm.Model):
-        raise Incorrect(f"`{what}` should be an `mm.Model(...)`, got {type(value).__name__}.")
-
-
-SCHEMA_TRAP = ("the model reads only {found}: without `schema=schema`, Merlin 23.08 takes its inputs from the "
-               "input blocks it can see and silently drops every categorical feature. Pass `schema=schema` to mm.Model.")
+        """The official answer (the same code as the solution notebook's)."""
+        return Text(f"```python\n{self.solution_code.strip()}\n```").show()

@@ -2,84 +2,147 @@
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import pandas as pd
 
-from recsys_course.exercises.core import Exercise, Incorrect
+from recsys_course import analysis
+from recsys_course.exercises.core import Exercise, Incorrect, Lab
+
+NESTING_COLUMNS = ("product_id", "cat_0", "cat_1", "cat_2", "brand", "ts_hour")
+TOY = pd.DataFrame({"child": [1, 1, 2, 3, 3, 4], "parent": ["a", "a", "a", "b", "b", "b"],
+                    "many": [1, 2, 3, 4, 5, 6], "loose": ["x", "y", "x", "x", "y", "y"]})
+TOY_ANSWERS = {("child", "parent"): True, ("parent", "child"): False, ("many", "parent"): True,
+               ("child", "loose"): False, ("loose", "parent"): False}
 
 
-def _conversion(conversion_rate, rows: pd.DataFrame, **_) -> None:
-    truth = float(rows["target"].mean())
-    if isinstance(conversion_rate, bool) or not isinstance(conversion_rate, numbers.Real):
-        raise Incorrect(f"`conversion_rate` should be a number, got {type(conversion_rate).__name__}.")
-    value = float(conversion_rate)
-    if abs(value - 100 * truth) < 1e-6:
-        raise Incorrect("that is a percentage: give the rate as a fraction between 0 and 1.")
-    if abs(value - (1 - truth)) < 1e-6:
-        raise Incorrect("that is the share of carts that were *not* bought: the label 1 means purchased.")
-    if abs(value - truth) > 1e-6:
-        raise Incorrect(f"{value:.4f} is not the share of train rows whose target is 1. Each row is one cart; "
-                        "average its `target`.")
+def as_number(value: Any, name: str, whole: bool = False) -> float:
+    """A real number (a whole one when `whole`), else Incorrect naming what was given."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise Incorrect(f"`{name}` should be a number, got {type(value).__name__}"
+                        + (" (take the single number out of it, e.g. `.item()` or `float(...)`)." if hasattr(value, "shape") else "."))
+    if value != value:
+        raise Incorrect(f"`{name}` is NaN: the computation did not find any value.")
+    if whole and float(value) != int(value):
+        raise Incorrect(f"`{name}` = {value} is not a whole number: parameters are counted one by one.")
+    return float(value)
 
 
-def _nested(is_nested, rows: pd.DataFrame, **_) -> None:
-    if not callable(is_nested):
-        raise Incorrect("`is_nested` should be a function `is_nested(rows, child, parent)`.")
-    toy = pd.DataFrame({"child": [1, 1, 2, 3, 3, 4], "parent": ["a", "a", "a", "b", "b", "b"],
-                        "many": [1, 2, 3, 4, 5, 6], "loose": ["x", "y", "x", "x", "y", "y"]})
-    answers = {("child", "parent"): True, ("parent", "child"): False, ("many", "parent"): True,
-               ("child", "loose"): False}
-    got = {k: is_nested(toy, *k) for k in answers}
-    if any(not isinstance(v, (bool,)) and type(v).__name__ != "bool_" for v in got.values()):
-        raise Incorrect("`is_nested` should return True or False.")
-    got = {k: bool(v) for k, v in got.items()}
-    if got[("child", "parent")] is False and got[("parent", "child")] is True:
-        raise Incorrect("the direction is reversed: `child` is nested in `parent` when each *child* value has a single parent.")
-    if got[("child", "loose")] is True:
-        raise Incorrect("comparing how many distinct values the columns have is not enough: group the rows by "
-                        "`child` and count the distinct `parent` values of each group.")
-    if got != answers:
-        wrong = [k for k in answers if got[k] != answers[k]]
-        raise Incorrect(f"wrong answer for child={wrong[0][0]!r}, parent={wrong[0][1]!r} on a small test table.")
-    if not is_nested(rows, "cat_1", "cat_0") or is_nested(rows, "ts_hour", "cat_0"):
-        raise Incorrect("right on the test table, wrong on the course data (cat_1 is inside cat_0; hours are not).")
+class Q1(Exercise):
+    title = "conversion rate"
+    names = ("conversion_rate",)
+    hints = ("Every row of the prepared train data is one cart; `target` is 1 when it was bought.",
+             "The mean of a 0/1 column is the share of ones.",
+             "`conversion_rate = rows[\"target\"].mean()`")
+    solution_code = 'conversion_rate = rows["target"].mean()'
+    success = "that is the share of carts that end in a purchase."
+
+    def verify(self, conversion_rate) -> None:
+        truth = float(self.ctx["rows"]["target"].mean())
+        value = as_number(conversion_rate, "conversion_rate")
+        if abs(value - 100 * truth) < 1e-6:
+            raise Incorrect("that is a percentage: give the rate as a fraction between 0 and 1.")
+        if abs(value - (1 - truth)) < 1e-6:
+            raise Incorrect("that is the share of carts that were *not* bought: the label 1 means purchased.")
+        if abs(value - self.ctx["rows"]["target"].sum()) < 1e-6:
+            raise Incorrect("that is the number of bought carts; divide by the number of carts (or take the mean).")
+        if abs(value - truth) < 0.01 and abs(value - truth) > 1e-6:
+            raise Incorrect(f"close, but {value} is rounded: give the exact share, not a rounded figure.")
+        if abs(value - truth) > 1e-6:
+            raise Incorrect(f"{value:.4f} is not the share of train rows whose target is 1. Each row is one cart; "
+                            "average its `target`.")
 
 
-def _embedding_params(embedding_params, schema, rows: pd.DataFrame, **_) -> None:
-    from merlin.schema import Tags
+class Q2(Exercise):
+    title = "nested features"
+    names = ("is_nested",)
+    hints = ("`child` is nested in `parent` when knowing the child value tells you the parent value.",
+             "Group by the child column and count the distinct parent values in each group: nested means at most one everywhere.",
+             "`rows.groupby(child)[parent].nunique().max() <= 1`")
+    solution_code = '''def is_nested(rows, child, parent):
+    return bool(rows.groupby(child)[parent].nunique().max() <= 1)'''
+    success = "it agrees with `analysis.is_nested` on every pair of columns of your data."
 
-    cats = schema.select_by_tag(Tags.CATEGORICAL)
-    truth = sum((int(c.int_domain.max) + 1) * 64 for c in cats)
-    if isinstance(embedding_params, bool) or not isinstance(embedding_params, numbers.Integral):
-        raise Incorrect(f"`embedding_params` should be a whole number, got {type(embedding_params).__name__}.")
-    distinct = sum(rows[c].nunique() for c in cats.column_names)
-    if embedding_params == distinct * 64:
-        raise Incorrect("close: Categorify adds 3 rows to every table (padding, null, out-of-vocabulary). Use the "
-                        "cardinality in the schema (`int_domain.max + 1`), not the distinct values of the data.")
-    if embedding_params == truth // 64:
-        raise Incorrect("that is the number of table rows: each row is a 64-wide vector.")
-    if embedding_params != truth:
-        raise Incorrect(f"{embedding_params:,} is not the sum over the categorical columns of cardinality × 64.")
+    def verify(self, is_nested) -> None:
+        if not callable(is_nested):
+            raise Incorrect(f"`is_nested` should be a function `is_nested(rows, child, parent)`, got {type(is_nested).__name__}.")
+        got = _on_toy(lambda *k: _truth_value(is_nested(*k)))
+        for pattern, message in TOY_MISTAKES:
+            if got == _on_toy(pattern):
+                raise Incorrect(message)
+        wrong = [k for k in TOY_ANSWERS if got[k] != TOY_ANSWERS[k]]
+        if wrong:
+            raise Incorrect(f"on a small test table, child={wrong[0][0]!r}, parent={wrong[0][1]!r}: expected "
+                            f"{TOY_ANSWERS[wrong[0]]}, got {got[wrong[0]]}.")
+        _on_the_data(is_nested, self.ctx["rows"])
 
 
-def lab01(rows: pd.DataFrame, schema) -> tuple[Exercise, Exercise, Exercise]:
-    ctx = {"rows": rows, "schema": schema}
-    q1 = Exercise("Q1 conversion rate", ("conversion_rate",), _conversion, [
-        "Every row of the prepared train data is one cart; `target` is 1 when it was bought.",
-        "The mean of a 0/1 column is the share of ones.",
-        "`conversion_rate = rows[\"target\"].mean()`",
-    ], 'conversion_rate = rows["target"].mean()', "a bit over half of the carts are bought.", ctx)
-    q2 = Exercise("Q2 nested features", ("is_nested",), _nested, [
-        "`child` is nested in `parent` when knowing the child value tells you the parent value.",
-        "Group by the child column and count the distinct parent values in each group: nested means at most one everywhere.",
-        "`rows.groupby(child)[parent].nunique().max() <= 1`",
-    ], '''def is_nested(rows, child, parent):
-    return bool(rows.groupby(child)[parent].nunique().max() <= 1)''',
-        "cat_1 lies inside cat_0, so a cat_0 × cat_1 cross adds nothing that cat_1 does not already say.", ctx)
-    q3 = Exercise("Q3 embedding parameters", ("embedding_params",), _embedding_params, [
-        "Each categorical column has a table of `cardinality` rows of 64 numbers.",
-        "The cardinality is in the schema: `schema[col].int_domain.max + 1`.",
-        "Sum `(schema[c].int_domain.max + 1) * 64` over `schema.select_by_tag(Tags.CATEGORICAL)`.",
-    ], '''embedding_params = sum((col.int_domain.max + 1) * 64 for col in schema.select_by_tag(Tags.CATEGORICAL))''',
-        "the user and product tables are by far the largest.", ctx)
-    return q1, q2, q3
+def _on_toy(fn) -> dict[tuple[str, str], bool]:
+    return {k: bool(fn(TOY, *k)) for k in TOY_ANSWERS}
+
+
+TOY_MISTAKES = [
+    (lambda rows, child, parent: analysis.is_nested(rows, parent, child),
+     "the direction is reversed: `child` is nested in `parent` when each *child* value has a single parent."),
+    (lambda rows, child, parent: rows[child].nunique() >= rows[parent].nunique(),
+     "comparing how many distinct values the columns have is not enough: group the rows by `child` and count the "
+     "distinct `parent` values of each group."),
+    (analysis.nested_pair, "that tests both directions (either column determines the other); `is_nested` asks only "
+                           "whether each *child* value has a single parent."),
+]
+
+
+def _truth_value(value) -> bool:
+    if type(value).__name__ not in ("bool", "bool_"):
+        raise Incorrect(f"`is_nested` should return True or False, got {type(value).__name__} {value!r}.")
+    return bool(value)
+
+
+def _on_the_data(is_nested, rows: pd.DataFrame) -> None:
+    """Compare with `analysis.is_nested` on the learner's own rows (missing values dropped for both)."""
+    columns = [c for c in NESTING_COLUMNS if c in rows.columns]
+    for child in columns:
+        for parent in columns:
+            if child == parent:
+                continue
+            sub = rows[[child, parent]].dropna()
+            truth = analysis.is_nested(sub, child, parent)
+            got = _truth_value(is_nested(sub, child, parent))
+            if got != truth:
+                raise Incorrect(f"right on the test table, wrong on your data: is_nested(rows, {child!r}, {parent!r}) "
+                                f"should be {truth}, got {got}.")
+
+
+class Q3(Exercise):
+    title = "embedding parameters"
+    names = ("embedding_params",)
+    hints = ("Each categorical column has a table of `cardinality` rows of 64 numbers.",
+             "The cardinality is in the schema: `schema[col].int_domain.max + 1`.",
+             "Sum `(schema[c].int_domain.max + 1) * 64` over `schema.select_by_tag(Tags.CATEGORICAL)`.")
+    solution_code = "embedding_params = sum((col.int_domain.max + 1) * 64 for col in schema.select_by_tag(Tags.CATEGORICAL))"
+    success = "the user and product tables are by far the largest."
+
+    def verify(self, embedding_params) -> None:
+        from merlin.schema import Tags
+
+        cats = self.ctx["schema"].select_by_tag(Tags.CATEGORICAL)
+        rows_per_table = [int(c.int_domain.max) + 1 for c in cats]
+        truth = sum(rows_per_table) * 64
+        value = as_number(embedding_params, "embedding_params", whole=True)
+        distinct = sum(self.ctx["rows"][c].nunique() for c in cats.column_names if c in self.ctx["rows"])
+        known = {distinct * 64: "close: Categorify adds 3 rows to every table (padding, null, out-of-vocabulary). Use "
+                                "the cardinality in the schema (`int_domain.max + 1`), not the distinct values of the data.",
+                 truth // 64: "that is the number of table rows: each row is a 64-wide vector.",
+                 (truth // 64 - len(rows_per_table)) * 64: "`int_domain.max` is the largest id; ids start at 0, so a "
+                                                            "table has `int_domain.max + 1` rows.",
+                 truth // 2: "that counts 32-wide vectors; the tables here are 64 wide."}
+        if value in known:
+            raise Incorrect(known[value])
+        if value != truth:
+            raise Incorrect(f"{int(value):,} is not the sum over the {len(rows_per_table)} categorical columns of "
+                            "cardinality × 64.")
+
+
+def lab01(rows: pd.DataFrame, schema) -> tuple[Exercise, ...]:
+    """`q1, q2, q3 = lab01(rows, schema)`."""
+    return Lab(rows=rows, schema=schema).add(Q1, Q2, Q3)

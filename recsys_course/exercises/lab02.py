@@ -1,71 +1,128 @@
 """Lab 02 — building blocks: a residual bottom MLP, item embeddings, a concatenating ParallelBlock."""
 from __future__ import annotations
 
-from recsys_course.exercises.core import Exercise, Incorrect, block_types, shape_of
+from recsys_course.exercises.anatomy import Step, describe, steps
+from recsys_course.exercises.core import Exercise, Incorrect, Lab
 
-ITEM_FEATURES = {"product_id", "cat_0", "cat_1", "cat_2", "brand"}
+WIDTH = 32
 
 
-def _residual_bottom(bottom, batch, **_) -> None:
-    out = shape_of(bottom(batch))
-    types = block_types(bottom)
-    if "WithShortcut" in types and "ResidualBlock" not in types:
+def _tags(schema, tag: str) -> tuple[str, ...]:
+    from merlin.schema import Tags
+
+    return tuple(sorted(schema.select_by_tag(getattr(Tags, tag)).column_names))
+
+
+def _require_block(block, name: str) -> list[Step]:
+    if not hasattr(block, "connect") or not callable(block):
+        raise Incorrect(f"`{name}` should be a Merlin block, got {type(block).__name__}.")
+    return steps(block)
+
+
+def _out(block, batch, name: str):
+    out = block(batch)
+    return {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else tuple(out.shape)
+
+
+def check_residual_bottom(path: list[Step], continuous: tuple[str, ...]) -> None:
+    """ContinuousFeatures (both) → MLP[32] → residual(MLP[32])."""
+    kinds = [s.kind for s in path]
+    if "shortcut" in kinds:
         raise Incorrect("`connect_with_shortcut` keeps the input *beside* the output (a dict, or it concatenates "
                         "them with aggregation=\"concat\"); a residual connection *adds* them: use `connect_with_residual`.")
-    if isinstance(out, dict):
-        raise Incorrect("the block returns a dict: connect the continuous features to an MLPBlock so it returns one tensor.")
-    if "ResidualBlock" not in types:
-        raise Incorrect("there is no residual connection yet: finish with `.connect_with_residual(mm.MLPBlock([32]))`.")
-    if out != (len(next(iter(batch.values()))), 32):
-        raise Incorrect(f"the output is {out}, expected (batch, 32): both MLPs must be 32 wide, because a residual "
-                        "adds the block's input to its output.")
-    if "ContinuousFeatures" not in types:
-        raise Incorrect("start from the continuous features: `mm.ContinuousFeatures.from_schema(...)`.")
+    if not path or path[0].kind != "continuous":
+        raise Incorrect(f"start from the continuous features: `mm.ContinuousFeatures.from_schema(...)` (got {describe(path)}).")
+    if set(path[0]["features"]) != set(continuous):
+        raise Incorrect(f"the block reads {list(path[0]['features'])}; expected both continuous features "
+                        f"{list(continuous)}: select them with `schema.select_by_tag(Tags.CONTINUOUS)`.")
+    if "residual" not in kinds:
+        raise Incorrect("there is no residual connection yet: finish with `.connect_with_residual(mm.MLPBlock([32]))`"
+                        f" (got {describe(path)}).")
+    expected = f"ContinuousFeatures → MLP[{WIDTH}] → residual(MLP[{WIDTH}])"
+    if kinds != ["continuous", "mlp", "residual"] or path[2]["main"] and [s.kind for s in path[2]["main"]] != ["mlp"]:
+        raise Incorrect(f"expected {expected}, got {describe(path)}.")
+    widths = (path[1]["widths"], path[2]["main"][0]["widths"])
+    if widths != ([WIDTH], [WIDTH]):
+        raise Incorrect(f"the MLPs are {widths[0]} and {widths[1]}; both must be [{WIDTH}], because a residual adds the "
+                        f"block's input to its output (expected (batch, {WIDTH})).")
 
 
-def _item_embeddings(item_embeddings, batch, **_) -> None:
-    out = shape_of(item_embeddings(batch))
-    if not isinstance(out, dict):
-        raise Incorrect("`mm.Embeddings` returns one vector per feature as a dict; did you aggregate it?")
-    if set(out) != ITEM_FEATURES:
-        extra, missing = set(out) - ITEM_FEATURES, ITEM_FEATURES - set(out)
-        raise Incorrect(f"embeddings for {sorted(out)}: select the columns tagged ITEM "
-                        f"(extra: {sorted(extra)}, missing: {sorted(missing)}).")
-    widths = {v[1] for v in out.values()}
-    if widths != {32}:
-        raise Incorrect(f"the vectors are {sorted(widths)} wide; the exercise asks for dim=32.")
-
-
-def _item_tower(item_tower, batch, **_) -> None:
-    out = shape_of(item_tower(batch))
-    if isinstance(out, dict):
-        raise Incorrect(f"the ParallelBlock returns a dict of {len(out)} tensors: pass `aggregation=\"concat\"`.")
-    if out[1] != 5 * 32 + 32:
-        raise Incorrect(f"the output is {out[1]} wide; five 32-wide item embeddings and the 32-wide bottom MLP "
-                        f"make {5 * 32 + 32}.")
-    if "ResidualBlock" not in block_types(item_tower):
-        raise Incorrect("the continuous branch should be your residual bottom MLP from Q1.")
-
-
-def lab02(schema, batch) -> tuple[Exercise, Exercise, Exercise]:
-    ctx = {"batch": batch}
-    q1 = Exercise("Q1 residual bottom MLP", ("bottom",), _residual_bottom, [
-        "Start from `mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS))`.",
-        "`.connect(mm.MLPBlock([32]))` first; then a second 32-wide MLP whose input is added back.",
-        "`.connect_with_residual(mm.MLPBlock([32]))` adds the block's input to its output.",
-    ], '''bottom = (mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS))
+class Q1(Exercise):
+    title = "residual bottom MLP"
+    names = ("bottom",)
+    hints = ("Start from `mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS))`.",
+             "`.connect(mm.MLPBlock([32]))` first; then a second 32-wide MLP whose input is added back.",
+             "`.connect_with_residual(mm.MLPBlock([32]))` adds the block's input to its output.")
+    solution_code = '''bottom = (mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS))
           .connect(mm.MLPBlock([32]))
-          .connect_with_residual(mm.MLPBlock([32])))''', "the residual keeps the width at 32.", ctx)
-    q2 = Exercise("Q2 item embeddings", ("item_embeddings",), _item_embeddings, [
-        "Only the item's columns: product_id, cat_0, cat_1, cat_2 and brand all carry the ITEM tag.",
-        "`schema.select_by_tag(Tags.ITEM)` selects them.",
-        "`mm.Embeddings(schema.select_by_tag(Tags.ITEM), dim=32)`",
-    ], "item_embeddings = mm.Embeddings(schema.select_by_tag(Tags.ITEM), dim=32)",
-        "five tables, one 32-wide vector per item feature.", ctx)
-    q3 = Exercise("Q3 a concatenated item tower", ("item_tower",), _item_tower, [
-        "A ParallelBlock takes a dict of branches: your item embeddings and your bottom MLP.",
-        "Without an aggregation it returns a dict; `aggregation=\"concat\"` makes one tensor.",
-        "`mm.ParallelBlock({\"items\": item_embeddings, \"continuous\": bottom}, aggregation=\"concat\")`",
-    ], 'item_tower = mm.ParallelBlock({"items": item_embeddings, "continuous": bottom}, aggregation="concat")',
-        "192 numbers per row, ready for an MLP.", ctx)
-    return q1, q2, q3
+          .connect_with_residual(mm.MLPBlock([32])))'''
+    success = "the residual keeps the width at 32."
+
+    def verify(self, bottom) -> None:
+        check_residual_bottom(_require_block(bottom, "bottom"), _tags(self.ctx["schema"], "CONTINUOUS"))
+        _out(bottom, self.ctx["batch"], "bottom")
+
+
+def check_item_embeddings(path: list[Step], items: tuple[str, ...]) -> None:
+    """One Embeddings block of the ITEM columns, 32 wide, not aggregated."""
+    tables = [s for s in path if s.kind == "embeddings"]
+    if not tables or path[0].kind != "embeddings":
+        raise Incorrect(f"expected `mm.Embeddings(...)` of the item columns, got {describe(path)}.")
+    got = tables[0]["features"]
+    if set(got) != set(items):
+        extra, missing = sorted(set(got) - set(items)), sorted(set(items) - set(got))
+        raise Incorrect(f"embeddings for {list(got)}: select the columns tagged ITEM (extra: {extra}, missing: {missing}).")
+    if tables[0]["dims"] != (WIDTH,):
+        raise Incorrect(f"the vectors are {'/'.join(map(str, tables[0]['dims']))} wide; the exercise asks for dim={WIDTH}.")
+    if len(path) > 1:
+        raise Incorrect(f"`mm.Embeddings` returns one vector per feature as a dict; this block continues with "
+                        f"{describe(path[1:])}. Keep the embeddings apart (no aggregation).")
+
+
+class Q2(Exercise):
+    title = "item embeddings"
+    names = ("item_embeddings",)
+    hints = ("Only the item's columns: product_id, cat_0, cat_1, cat_2 and brand all carry the ITEM tag.",
+             "`schema.select_by_tag(Tags.ITEM)` selects them.",
+             "`mm.Embeddings(schema.select_by_tag(Tags.ITEM), dim=32)`")
+    solution_code = "item_embeddings = mm.Embeddings(schema.select_by_tag(Tags.ITEM), dim=32)"
+    success = "five tables, one 32-wide vector per item feature."
+
+    def verify(self, item_embeddings) -> None:
+        check_item_embeddings(_require_block(item_embeddings, "item_embeddings"), _tags(self.ctx["schema"], "ITEM"))
+        _out(item_embeddings, self.ctx["batch"], "item_embeddings")
+
+
+class Q3(Exercise):
+    title = "a concatenated item tower"
+    names = ("item_tower",)
+    hints = ("A ParallelBlock takes a dict of branches: your item embeddings and your bottom MLP.",
+             "Without an aggregation it returns a dict; `aggregation=\"concat\"` makes one tensor.",
+             "`mm.ParallelBlock({\"items\": item_embeddings, \"continuous\": bottom}, aggregation=\"concat\")`")
+    solution_code = 'item_tower = mm.ParallelBlock({"items": item_embeddings, "continuous": bottom}, aggregation="concat")'
+
+    def verify(self, item_tower) -> str:
+        path = _require_block(item_tower, "item_tower")
+        if len(path) != 1 or path[0].kind != "parallel":
+            raise Incorrect(f"expected one `mm.ParallelBlock` of your item embeddings and your bottom MLP, got {describe(path)}.")
+        branches = list(path[0]["branches"].values())
+        emb = [p for p in branches if p and p[0].kind == "embeddings"]
+        rest = [p for p in branches if not (p and p[0].kind == "embeddings")]
+        if len(branches) != 2 or len(emb) != 1:
+            raise Incorrect(f"expected two branches, the item embeddings and the bottom MLP; got {describe(path)}.")
+        check_item_embeddings(emb[0], _tags(self.ctx["schema"], "ITEM"))
+        check_residual_bottom(rest[0], _tags(self.ctx["schema"], "CONTINUOUS"))
+        agg = path[0]["agg"]
+        if agg is None:
+            raise Incorrect(f"the ParallelBlock returns a dict of {len(item_tower(self.ctx['batch']))} tensors: "
+                            "pass `aggregation=\"concat\"`.")
+        if agg != "concat":
+            raise Incorrect(f"aggregation={agg!r} does not make one flat vector per row ('stack' gives (batch, 6, 32), "
+                            "'sum' adds the vectors): pass `aggregation=\"concat\"`.")
+        out = _out(item_tower, self.ctx["batch"], "item_tower")
+        return f"{out[1]} numbers per row (five 32-wide item embeddings and the 32-wide bottom MLP), ready for an MLP."
+
+
+def lab02(schema, batch) -> tuple[Exercise, ...]:
+    """`q1, q2, q3 = lab02(schema, batch)`."""
+    return Lab(schema=schema, batch=batch).add(Q1, Q2, Q3)

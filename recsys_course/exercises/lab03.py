@@ -1,121 +1,198 @@
-"""Lab 03 — DLRM by hand, the schema trap, finding the informative cross, DLRM + HashedCross."""
+"""Lab 03 — DLRM by hand, the schema trap, finding the interacting features, DLRM + HashedCross.
+
+The interacting features are the ones `analysis.interaction_strengths` ranks first (pairs and triples) on the
+learner's own rows, so the lab is right on generated and real data alike.
+"""
 from __future__ import annotations
 
-from recsys_course.exercises.core import (SCHEMA_TRAP, Exercise, Incorrect, block_types, model_features,
-                                          require_model, shape_of)
-from recsys_course.generate import PLANTED
+from itertools import combinations
 
-ALL_FEATURES = {"user_id", "ts_weekday", "ts_hour", "product_id", "cat_0", "cat_1", "cat_2", "brand", "price",
-                "relative_price"}
-CATEGORICAL = ["user_id", "ts_weekday", "ts_hour", "product_id", "cat_0", "cat_1", "cat_2", "brand"]
+import pandas as pd
 
+from recsys_course import analysis
+from recsys_course.exercises import rules
+from recsys_course.exercises.anatomy import describe, find, steps
+from recsys_course.exercises.core import Exercise, Incorrect, Lab
+from recsys_course.formats import CROSS_CANDIDATES
 
-def _nested_pair(rows, a: str, b: str) -> bool:
-    return bool(rows.groupby(a)[b].nunique().max() <= 1 or rows.groupby(b)[a].nunique().max() <= 1)
-
-
-def _interaction(interaction, batch, **_) -> None:
-    out = shape_of(interaction(batch))
-    types = block_types(interaction)
-    if isinstance(out, dict):
-        raise Incorrect("the block returns a dict: connect the inputs to the dot-product interaction.")
-    if "DotProductInteraction" not in types:
-        raise Incorrect(f"no dot products: DLRM's interaction is `DotProductInteractionBlock()` (yours gives {out}).")
-    if out[1] == 36:
-        raise Incorrect("36 pairwise dot products, but the bottom MLP's own vector is missing: use "
-                        "`connect_with_shortcut(..., shortcut_filter=mm.Filter(\"bottom_block\"), aggregation=\"concat\")`.")
-    if out[1] != 32 + 36:
-        raise Incorrect(f"the output is {out[1]} wide; with 32-wide vectors DLRM gives 32 (bottom MLP) + 36 dot products = 68.")
+DIM, BOTTOM, TOP = 32, (64, 32), (64,)
+FROM_BLOCKS = "your `interaction` from Q1, a top `mm.MLPBlock([64])` and `mm.BinaryClassificationTask(\"target\")`"
 
 
-def _dlrm_model(dlrm_model, batch, **_) -> None:
-    require_model(dlrm_model, "dlrm_model")
-    features = model_features(dlrm_model)
-    if features != ALL_FEATURES:
-        raise Incorrect(SCHEMA_TRAP.format(found=sorted(features)))
-    types = block_types(dlrm_model)
-    if "DotProductInteraction" not in types:
-        raise Incorrect("the model has no dot-product interaction: build it on your `interaction` block from Q1.")
-    out = shape_of(dlrm_model(batch))
-    if out != (len(batch["user_id"]), 1):
-        raise Incorrect(f"the model outputs {out}; a binary classification task gives one probability per row.")
+def feature_spec(schema, dim: int, bottom: tuple[int, ...], concat: bool) -> rules.InputsSpec:
+    """The inputs an exercise asks for, read from the lab's schema."""
+    from merlin.schema import Tags
+
+    return rules.InputsSpec(tuple(schema.select_by_tag(Tags.CATEGORICAL).column_names),
+                            tuple(schema.select_by_tag(Tags.CONTINUOUS).column_names), dim, bottom, concat)
 
 
-def _cross_pair(cross_pair, rows, **_) -> None:
-    if not isinstance(cross_pair, (tuple, list)) or len(cross_pair) != 2 or not all(isinstance(c, str) for c in cross_pair):
-        raise Incorrect("`cross_pair` should be a pair of column names, like (\"cat_0\", \"brand\").")
-    a, b = cross_pair
-    for c in (a, b):
-        if c not in CATEGORICAL:
-            raise Incorrect(f"{c!r} is not one of the categorical features {CATEGORICAL}.")
-    if a == b:
-        raise Incorrect("a cross needs two different features.")
-    if _nested_pair(rows, a, b):
-        raise Incorrect(f"{a} × {b} is nested: one determines the other, so the pair carries nothing new. "
-                        "Look for two features that vary independently.")
-    if {a, b} != set(PLANTED.cross_pair):
-        raise Incorrect(f"{a} × {b} is not the pair the data rewards: compare, for every pair, how far the "
-                        "conversion rate of each (a, b) cell is from what a and b alone predict.")
+def all_features(schema) -> set[str]:
+    from merlin.schema import Tags
+
+    return set(schema.excluding_by_tag(Tags.TARGET).column_names)
 
 
-def _cross_model(cross_model, batch, **_) -> None:
-    require_model(cross_model, "cross_model")
-    crosses = [layer for layer in cross_model.submodules if type(layer).__name__ == "HashedCross"]
-    if not crosses:
-        raise Incorrect("no HashedCross in the model: add a wide branch with `mm.HashedCross(...)`.")
-    columns = set(crosses[0].schema.column_names)
-    if columns == {"cat_0", "cat_1"}:
-        raise Incorrect("that is the 2022 notebook's cat_0 × cat_1: nested, so it cannot help. Cross the pair you found in Q3.")
-    if columns != set(PLANTED.cross_pair):
-        raise Incorrect(f"the HashedCross crosses {sorted(columns)}, not the pair you found in Q3.")
-    features = model_features(cross_model)
-    if features != ALL_FEATURES:
-        raise Incorrect(SCHEMA_TRAP.format(found=sorted(features)))
-    if "DotProductInteraction" not in block_types(cross_model):
-        raise Incorrect("keep DLRM's dot-product interaction and add the cross *beside* it.")
-    if shape_of(cross_model(batch)) != (len(batch["user_id"]), 1):
-        raise Incorrect("the model should output one probability per row.")
+def strength_table(rows: pd.DataFrame, candidates=tuple(CROSS_CANDIDATES)) -> pd.DataFrame:
+    """Pairs and triples of `candidates`, strongest interaction first (measured on `rows`)."""
+    both = pd.concat([analysis.interaction_strengths(rows, list(candidates)),
+                      analysis.interaction_strengths(rows, list(candidates), order=3)], ignore_index=True)
+    return both.sort_values("interaction", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def lab03(schema, batch, rows) -> tuple[Exercise, Exercise, Exercise, Exercise]:
-    ctx = {"batch": batch}
-    q1 = Exercise("Q1 DLRM interaction", ("interaction",), _interaction, [
-        "Two branches in a ParallelBlock: `\"embeddings\"` (dim 32) and `\"bottom_block\"` (an MLP ending at 32).",
-        "The bottom MLP's last width must equal the embedding dim, or the dot products cannot be taken.",
-        "`inputs.connect_with_shortcut(DotProductInteractionBlock(), shortcut_filter=mm.Filter(\"bottom_block\"), aggregation=\"concat\")`",
-    ], '''inputs = mm.ParallelBlock({
+class Q1(Exercise):
+    title = "DLRM interaction"
+    names = ("interaction",)
+    hints = ("Two branches in a ParallelBlock: `\"embeddings\"` (dim 32) and `\"bottom_block\"` (an MLP ending at 32).",
+             "The bottom MLP's last width must equal the embedding dim, or the dot products cannot be taken.",
+             "`inputs.connect_with_shortcut(DotProductInteractionBlock(), shortcut_filter=mm.Filter(\"bottom_block\"), aggregation=\"concat\")`")
+    solution_code = '''inputs = mm.ParallelBlock({
     "embeddings": mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=32),
     "bottom_block": mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock([64, 32])),
 })
 interaction = inputs.connect_with_shortcut(
-    DotProductInteractionBlock(), shortcut_filter=mm.Filter("bottom_block"), aggregation="concat")''',
-        "32 + 36 = 68 inputs for the top MLP.", ctx)
-    q2 = Exercise("Q2 the DLRM model", ("dlrm_model",), _dlrm_model, [
-        "Connect your interaction to a top `mm.MLPBlock([64])` and wrap it in `mm.Model` with a BinaryClassificationTask.",
-        "The task: `mm.BinaryClassificationTask(\"target\")`.",
-        "Do not forget `schema=schema` — see notebook 03's trap.",
-    ], '''dlrm_model = mm.Model(interaction.connect(mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)''',
-        "all ten features reach the model.", ctx)
-    q3 = Exercise("Q3 which pair?", ("cross_pair",), _cross_pair, [
-        "A cross helps when the conversion rate of a pair of values differs from what each value alone predicts.",
-        "`analysis.interaction_strengths(rows, columns)` measures that residual for every pair; nested pairs show nothing new.",
-        "Run `analysis.interaction_strengths(rows, CANDIDATES)` and take the top row.",
-    ], '''strengths = analysis.interaction_strengths(rows, CANDIDATES)
-cross_pair = tuple(strengths.loc[0, "pair"].split(" × "))''', "the data rewards this pair.", {"rows": rows})
-    q4 = Exercise("Q4 DLRM + HashedCross", ("cross_model",), _cross_model, [
-        "A ParallelBlock of two branches, concatenated: your DLRM interaction and a HashedCross branch.",
-        "The HashedCross branch: `mm.ParallelBlock(mm.TabularBlock.from_schema(schema=s, pre=mm.HashedCross(s, num_bins=1000)), is_input=True, aggregation=\"concat\")` with `s = schema.select_by_name(list(cross_pair))`.",
-        "Concatenate both, connect a top MLP, and pass `schema=schema` to mm.Model.",
-    ], '''s = schema.select_by_name(list(cross_pair))
-cross = mm.ParallelBlock(mm.TabularBlock.from_schema(schema=s, pre=mm.HashedCross(s, num_bins=1000)),
-                         is_input=True, aggregation="concat")
-inputs = mm.ParallelBlock({
+    DotProductInteractionBlock(), shortcut_filter=mm.Filter("bottom_block"), aggregation="concat")'''
+
+    def verify(self, interaction) -> str:
+        if not hasattr(interaction, "connect") or not callable(interaction):
+            raise Incorrect(f"`interaction` should be a Merlin block, got {type(interaction).__name__}.")
+        rules.check_dlrm_interaction(steps(interaction), feature_spec(self.ctx["schema"], DIM, BOTTOM, False))
+        width = int(interaction(self.ctx["batch"]).shape[1])
+        n = len(feature_spec(self.ctx["schema"], DIM, BOTTOM, False).categorical) + 1
+        return f"{DIM} (bottom MLP) + {n * (n - 1) // 2} dot products = {width} inputs for the top MLP."
+
+
+class Q2(Exercise):
+    title = "the DLRM model"
+    names = ("dlrm_model",)
+    hints = ("Connect your interaction to a top `mm.MLPBlock([64])` and wrap it in `mm.Model` with a BinaryClassificationTask.",
+             "The task: `mm.BinaryClassificationTask(\"target\")`.",
+             "Do not forget `schema=schema` — see notebook 03's trap.")
+    solution_code = '''dlrm_model = mm.Model(interaction.connect(mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)'''
+    success = "all ten features reach the model."
+
+    def verify(self, dlrm_model) -> None:
+        schema = self.ctx["schema"]
+        path = rules.model_path(dlrm_model, "dlrm_model", all_features(schema), FROM_BLOCKS)
+        body = [s for s in path if s.kind != "task"]
+        rules.check_dlrm_interaction(body[:2], feature_spec(schema, DIM, BOTTOM, False))
+        rules.check_top(path, 2, TOP, "the interaction")
+        rules.require_output(dlrm_model, self.ctx["batch"], "dlrm_model")
+
+
+class Q3(Exercise):
+    title = "which features interact?"
+    names = ("cross_features",)
+    hints = ("A cross helps when the purchase rate of a combination differs from what its parts predict on their own.",
+             "`analysis.interaction_strengths(rows, CANDIDATES)` scores every pair, and with `order=3` every triple "
+             "(what the pairs already explain is removed first).",
+             "Put both tables together (`pd.concat`), sort by `interaction` and take the top row's `features`.")
+    solution_code = '''strengths = pd.concat([analysis.interaction_strengths(rows, CANDIDATES),
+                       analysis.interaction_strengths(rows, CANDIDATES, order=3)])
+cross_features = strengths.sort_values("interaction", ascending=False)["features"].iloc[0]'''
+
+    success = "these features interact most on your data (pairs and triples ranked together)."
+
+    def verify(self, cross_features) -> None:
+        got = _feature_set(cross_features)
+        table = self.lab.strengths()
+        top = table.loc[0]
+        nested = [p for p in combinations(sorted(got), 2) if analysis.nested_pair(self.ctx["rows"], *p)]
+        if nested:
+            raise Incorrect(f"{' × '.join(nested[0])} is nested: one determines the other, so their cross carries "
+                            "nothing new. Look for features that vary independently.")
+        if got != set(top["features"]):
+            ranked = table[table["features"].map(set) == got]
+            where = f"it ranks #{ranked.index[0] + 1} ({ranked['interaction'].iloc[0]:.2f})" if len(ranked) else "it is not scored"
+            raise Incorrect(f"{' × '.join(sorted(got))} is not what your data rewards most: {where}, and another set "
+                            f"scores {top['interaction']:.2f}. Rank pairs *and* triples together (`order=3`).")
+
+
+def _feature_set(value) -> set[str]:
+    if isinstance(value, str) or not isinstance(value, (tuple, list, set, frozenset)) or not all(
+            isinstance(c, str) for c in value):
+        raise Incorrect("`cross_features` should be a tuple of two or three column names, like (\"cat_0\", \"brand\"), "
+                        f"got {value!r}.")
+    for c in value:
+        if c not in CROSS_CANDIDATES:
+            raise Incorrect(f"{c!r} is not one of the candidate categorical features {CROSS_CANDIDATES}.")
+    if len(set(value)) != len(value) or len(value) not in (2, 3):
+        raise Incorrect(f"a cross needs two or three different features, got {value!r}.")
+    return set(value)
+
+
+class Q4(Exercise):
+    title = "DLRM + HashedCross"
+    names = ("cross_model",)
+    hints = ("A ParallelBlock of two branches, concatenated: a new DLRM interaction and a HashedCross branch.",
+             "The HashedCross branch: `mm.ParallelBlock(mm.TabularBlock.from_schema(schema=s, pre=mm.HashedCross(s, "
+             "num_bins=...)), is_input=True, aggregation=\"concat\")` with `s = schema.select_by_name(list(cross_features))`; "
+             "count the combinations with `rows.groupby(list(cross_features)).ngroups`.",
+             "Concatenate both, connect a top MLP, and pass `schema=schema` to mm.Model.")
+    solution_code = '''combinations = rows.groupby(list(cross_features)).ngroups
+cross_schema = schema.select_by_name(list(cross_features))
+cross = mm.ParallelBlock(
+    mm.TabularBlock.from_schema(schema=cross_schema, pre=mm.HashedCross(cross_schema, num_bins=2 * combinations)),
+    is_input=True, aggregation="concat")
+deep_inputs = mm.ParallelBlock({
     "embeddings": mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=32),
     "bottom_block": mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock([64, 32])),
 })
-deep = inputs.connect_with_shortcut(DotProductInteractionBlock(), shortcut_filter=mm.Filter("bottom_block"),
-                                    aggregation="concat")
+deep = deep_inputs.connect_with_shortcut(DotProductInteractionBlock(), shortcut_filter=mm.Filter("bottom_block"),
+                                         aggregation="concat")
 body = mm.ParallelBlock({"dlrm": deep, "cross": cross}, aggregation="concat").connect(mm.MLPBlock([64]))
-cross_model = mm.Model(body, mm.BinaryClassificationTask("target"), schema=schema)''',
-        "a wide cross of the informative pair, beside DLRM.", ctx)
-    return q1, q2, q3, q4
+cross_model = mm.Model(body, mm.BinaryClassificationTask("target"), schema=schema)'''
+
+    def verify(self, cross_model) -> str:
+        schema = self.ctx["schema"]
+        path = rules.model_path(cross_model, "cross_model", all_features(schema),
+                                "a ParallelBlock of a new DLRM interaction and a HashedCross branch")
+        crosses = find(path, "hashed_cross")
+        if not crosses:
+            raise Incorrect("no HashedCross in the model: add a wide branch with `mm.HashedCross(...)` beside DLRM.")
+        message = self._check_cross(crosses[0])
+        top = path[0]
+        if top.kind != "parallel" or len(top["branches"]) != 2:
+            raise Incorrect(f"expected a ParallelBlock of two branches (DLRM, HashedCross) first, got {describe(path[:1])}.")
+        deep = [p for p in top["branches"].values() if not find(p, "hashed_cross")]
+        if len(deep) != 1 or not find(deep[0], "embeddings"):
+            raise Incorrect(f"one branch should be DLRM (inputs → dot products with the shortcut), the other the "
+                            f"HashedCross; got {describe(path[:1])}.")
+        rules.check_dlrm_interaction(deep[0], feature_spec(schema, DIM, BOTTOM, False))
+        if top["agg"] != "concat":
+            raise Incorrect(f"the two branches are aggregated with {top['agg']}: pass `aggregation=\"concat\"`.")
+        rules.check_top(path, 1, TOP, "the concatenated DLRM and cross")
+        rules.require_output(cross_model, self.ctx["batch"], "cross_model")
+        rules.fresh_blocks(cross_model, "cross_model", self.lab.earlier_answers(self, self.scope))
+        return message
+
+    def _check_cross(self, cross) -> str:
+        truth = tuple(self.lab.strengths().loc[0, "features"])
+        got = set(cross["features"])
+        if got == {"cat_0", "cat_1"}:
+            raise Incorrect("that is the 2022 notebook's cat_0 × cat_1: nested, so it cannot help. Cross the features "
+                            "you found in Q3.")
+        if got != set(truth):
+            raise Incorrect(f"the HashedCross crosses {sorted(got)}; your data rewards {' × '.join(truth)} (Q3).")
+        combos = self.ctx["rows"].groupby(list(truth)).ngroups
+        if cross["bins"] < combos:
+            raise Incorrect(f"num_bins={cross['bins']} for {combos} combinations of {' × '.join(truth)} in your data: "
+                            f"many combinations would share a bin (hash collisions). Use at least {combos} bins.")
+        if cross["mode"] != "one_hot":
+            raise Incorrect(f"output_mode={cross['mode']!r} gives bin ids; this wide branch is the one-hot cross "
+                            "(leave output_mode at its default).")
+        return "a wide cross of the features your data rewards, with a bin for every combination, beside DLRM."
+
+
+class Lab03(Lab):
+    """Lab 03's context, with the interaction ranking measured once on the learner's rows."""
+
+    def strengths(self) -> pd.DataFrame:
+        if "strengths" not in self.context:
+            self.context["strengths"] = strength_table(self.context["rows"])
+        return self.context["strengths"]
+
+
+def lab03(schema, batch, rows) -> tuple[Exercise, ...]:
+    """`q1, q2, q3, q4 = lab03(schema, batch, rows)`."""
+    return Lab03(schema=schema, batch=batch, rows=rows).add(Q1, Q2, Q3, Q4)

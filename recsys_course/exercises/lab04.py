@@ -1,100 +1,126 @@
 """Lab 04 — DCN: a deeper CrossBlock, a low-rank one, and what a cross layer costs."""
 from __future__ import annotations
 
-import numbers
+from recsys_course.exercises import rules
+from recsys_course.exercises.anatomy import Step, describe, find
+from recsys_course.exercises.core import Exercise, Incorrect, Lab
+from recsys_course.exercises.lab01 import as_number
+from recsys_course.exercises.lab03 import all_features, feature_spec
 
-from recsys_course.exercises.core import (SCHEMA_TRAP, Exercise, Incorrect, block_types, model_features,
-                                          require_model, shape_of)
-from recsys_course.exercises.lab03 import ALL_FEATURES
+DIM, BOTTOM, TOP = 64, (128, 64), (64,)
+RANK = 16
+WIDTH = 9 * DIM  # eight 64-wide embeddings and the 64-wide bottom MLP, concatenated
+FROM_BLOCKS = ("the concatenated ParallelBlock of embeddings and bottom MLP, `.connect(mm.CrossBlock(...), "
+               "mm.MLPBlock([64]))`, in `mm.Model(..., schema=schema)`")
+INPUTS = '''mm.ParallelBlock({
+    "embeddings": mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=64),
+    "bottom_block": mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock([128, 64])),
+}, aggregation="concat")'''
 
-WIDTH = 9 * 64  # eight 64-wide embeddings and the 64-wide bottom MLP, concatenated
 
-
-def _cross_kernels(model) -> list[tuple[int, ...]]:
-    return [tuple(w.shape) for w in model.weights if "/cross" in w.name and "kernel" in w.name]
-
-
-def _common(model, name: str, batch) -> None:
-    require_model(model, name)
-    features = model_features(model)
-    if features != ALL_FEATURES:
-        raise Incorrect(SCHEMA_TRAP.format(found=sorted(features)))
-    out = shape_of(model(batch))
-    if "Cross" not in block_types(model):
-        raise Incorrect("there is no CrossBlock: connect the concatenated inputs to `mm.CrossBlock(depth)`.")
-    if "DotProductInteraction" in block_types(model):
+def check_dcn(path: list[Step], schema, depth: int, rank: int | None) -> None:
+    """inputs (concatenated) → one CrossBlock(depth, rank) → top MLP[64] → task: the stacked DCN."""
+    if find(path, "dot"):
         raise Incorrect("the dot-product interaction is still there: DCN *replaces* it with the CrossBlock.")
-    if out != (len(batch["user_id"]), 1):
-        raise Incorrect(f"the model outputs {out}; expected one probability per row.")
+    crosses = find(path, "cross")
+    if not crosses:
+        raise Incorrect("there is no CrossBlock: connect the concatenated inputs to `mm.CrossBlock(depth)`.")
+    if any(c in find([s], "cross") for s in path if s.kind == "parallel" for c in crosses):
+        raise Incorrect("the CrossBlock sits *beside* an MLP (the parallel DCN); this exercise asks for the stacked "
+                        "DCN: inputs → CrossBlock → top MLP, one after the other.")
+    rules.check_inputs(path[0], feature_spec(schema, DIM, BOTTOM, True))
+    if path[1].kind == "mlp":
+        raise Incorrect(f"an MLP ({describe(path[1:2])}) runs *before* the CrossBlock: the cross layers must multiply "
+                        "the raw concatenated inputs x0. Put the top MLP after the CrossBlock.")
+    if len(crosses) > 1:
+        raise Incorrect(f"{len(crosses)} CrossBlocks stacked ({describe(crosses)}): each restarts x0 from its own input. "
+                        f"The exercise asks for ONE `mm.CrossBlock({depth}{', low_rank_dim=16' if rank else ''})`, whose "
+                        "layers all multiply by the same x0.")
+    cross = path[1]
+    if cross.kind != "cross":
+        raise Incorrect(f"expected the CrossBlock right after the inputs, got {describe(path[1:2])}.")
+    if cross["depth"] != depth:
+        raise Incorrect(f"the CrossBlock has {cross['depth']} cross layer(s); depth {depth} means {depth}.")
+    if cross["rank"] != rank:
+        raise Incorrect(_rank_message(cross["rank"], rank))
+    rules.check_top(path, 2, TOP, "the CrossBlock")
 
 
-def _dcn3(dcn3, batch, **_) -> None:
-    _common(dcn3, "dcn3", batch)
-    layers = sum(1 for layer in dcn3.submodules if type(layer).__name__ == "Cross")
-    if layers != 3:
-        raise Incorrect(f"the CrossBlock has {layers} cross layer(s); depth 3 means three.")
-    if any(len(set(k)) != 1 for k in _cross_kernels(dcn3)):
-        raise Incorrect("the cross layers are low rank; this exercise wants the full-rank CrossBlock(3).")
+def _rank_message(got, expected) -> str:
+    if expected is None:
+        return f"the cross layers are low rank ({got}); this exercise wants the full-rank CrossBlock."
+    if got is None:
+        return f"the kernels are full {WIDTH} × {WIDTH}: pass `low_rank_dim={expected}` to mm.CrossBlock."
+    return f"the kernels have rank {got}; the exercise asks for low_rank_dim={expected}."
 
 
-def _low_rank(dcn_low_rank, batch, **_) -> None:
-    _common(dcn_low_rank, "dcn_low_rank", batch)
-    kernels = _cross_kernels(dcn_low_rank)
-    if all(k == (WIDTH, WIDTH) for k in kernels):
-        raise Incorrect(f"the kernels are full {WIDTH} × {WIDTH}: pass `low_rank_dim=16` to mm.CrossBlock.")
-    ranks = {min(k) for k in kernels}
-    if ranks != {16}:
-        raise Incorrect(f"the kernels have rank {sorted(ranks)}; the exercise asks for low_rank_dim=16.")
-    layers = sum(1 for layer in dcn_low_rank.submodules if type(layer).__name__ == "Cross")
-    if layers != 2:
-        raise Incorrect(f"{layers} cross layer(s); use depth 2.")
+class Q1(Exercise):
+    title = "DCN with depth 3"
+    names = ("dcn3",)
+    hints = ("DCN's input is DLRM's ParallelBlock with `aggregation=\"concat\"`: one 576-wide vector.",
+             "Connect it to `mm.CrossBlock(3)` and then a top `mm.MLPBlock([64])`.",
+             "Wrap it in `mm.Model(body, mm.BinaryClassificationTask(\"target\"), schema=schema)`.")
+    solution_code = f'''inputs = {INPUTS}
+dcn3 = mm.Model(inputs.connect(mm.CrossBlock(3), mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)'''
+    success = "three cross layers: crosses of up to four features."
+
+    def verify(self, dcn3) -> None:
+        path = rules.model_path(dcn3, "dcn3", all_features(self.ctx["schema"]), FROM_BLOCKS)
+        check_dcn(path, self.ctx["schema"], 3, None)
+        rules.require_output(dcn3, self.ctx["batch"], "dcn3")
 
 
-def _params(cross_layer_params, low_rank_params, **_) -> None:
-    for name, value in (("cross_layer_params", cross_layer_params), ("low_rank_params", low_rank_params)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise Incorrect(f"`{name}` should be a whole number.")
-    full = WIDTH * WIDTH + WIDTH
-    if cross_layer_params == WIDTH * WIDTH:
-        raise Incorrect("W is counted, but each cross layer also has a bias b of 576 numbers.")
-    if cross_layer_params == 64 * 64 + 64:
-        raise Incorrect("a cross layer sees the *concatenation* of all nine 64-wide vectors: 576, not 64.")
-    if cross_layer_params != full:
-        raise Incorrect(f"{cross_layer_params:,} is not the size of W (576 × 576) plus b (576).")
-    low = 2 * WIDTH * 16 + WIDTH
-    if low_rank_params == WIDTH * 16 + WIDTH:
-        raise Incorrect("low rank writes W = U V with U of 576 × 16 *and* V of 16 × 576: count both, and b.")
-    if low_rank_params != low:
-        raise Incorrect(f"{low_rank_params:,} is not U (576 × 16) + V (16 × 576) + b (576).")
+class Q2(Exercise):
+    title = "low-rank DCN"
+    names = ("dcn_low_rank",)
+    hints = ("Same inputs as Q1, built again: a block that is already part of `dcn3` would share its weights.",
+             "`mm.CrossBlock(2, low_rank_dim=16)` writes each W as a product of two thin matrices.",
+             "`mm.Model(low_rank_inputs.connect(mm.CrossBlock(2, low_rank_dim=16), mm.MLPBlock([64])), task, schema=schema)`")
+    solution_code = f'''low_rank_inputs = {INPUTS}
+dcn_low_rank = mm.Model(low_rank_inputs.connect(mm.CrossBlock(2, low_rank_dim=16), mm.MLPBlock([64])),
+                        mm.BinaryClassificationTask("target"), schema=schema)'''
+
+    def verify(self, dcn_low_rank) -> str:
+        path = rules.model_path(dcn_low_rank, "dcn_low_rank", all_features(self.ctx["schema"]), FROM_BLOCKS)
+        check_dcn(path, self.ctx["schema"], 2, RANK)
+        rules.require_output(dcn_low_rank, self.ctx["batch"], "dcn_low_rank")
+        rules.fresh_blocks(dcn_low_rank, "dcn_low_rank", self.lab.earlier_answers(self, self.scope))
+        return (f"each cross layer now has {2 * WIDTH * RANK + WIDTH:,} parameters instead of "
+                f"{WIDTH * WIDTH + WIDTH:,}.")
 
 
-def lab04(schema, batch) -> tuple[Exercise, Exercise, Exercise]:
-    ctx = {"batch": batch}
-    q1 = Exercise("Q1 DCN with depth 3", ("dcn3",), _dcn3, [
-        "DCN's input is DLRM's ParallelBlock with `aggregation=\"concat\"`: one 576-wide vector.",
-        "Connect it to `mm.CrossBlock(3)` and then a top `mm.MLPBlock([64])`.",
-        "Wrap it in `mm.Model(body, mm.BinaryClassificationTask(\"target\"), schema=schema)`.",
-    ], '''inputs = mm.ParallelBlock({
-    "embeddings": mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=64),
-    "bottom_block": mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock([128, 64])),
-}, aggregation="concat")
-dcn3 = mm.Model(inputs.connect(mm.CrossBlock(3), mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)''',
-        "three cross layers: crosses of up to four features.", ctx)
-    q2 = Exercise("Q2 low-rank DCN", ("dcn_low_rank",), _low_rank, [
-        "Same inputs as Q1 (make new blocks: a built block cannot be reused in another model).",
-        "`mm.CrossBlock(2, low_rank_dim=16)` writes each W as a product of two thin matrices.",
-        "`mm.Model(inputs.connect(mm.CrossBlock(2, low_rank_dim=16), mm.MLPBlock([64])), task, schema=schema)`",
-    ], '''inputs = mm.ParallelBlock({
-    "embeddings": mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=64),
-    "bottom_block": mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock([128, 64])),
-}, aggregation="concat")
-dcn_low_rank = mm.Model(inputs.connect(mm.CrossBlock(2, low_rank_dim=16), mm.MLPBlock([64])),
-                        mm.BinaryClassificationTask("target"), schema=schema)''',
-        "each cross layer now has 19,008 parameters instead of 332,352.", ctx)
-    q3 = Exercise("Q3 what a cross layer costs", ("cross_layer_params", "low_rank_params"), _params, [
-        "One cross layer computes x0 ⊙ (x W + b) + x on the concatenated 576-wide input.",
-        "Full rank: W is 576 × 576 and b is 576. Low rank 16: W = U V, U is 576 × 16, V is 16 × 576, plus b.",
-        "`cross_layer_params = 576 * 576 + 576` and `low_rank_params = 576 * 16 + 16 * 576 + 576`.",
-    ], '''cross_layer_params = 576 * 576 + 576
-low_rank_params = 576 * 16 + 16 * 576 + 576''', "low rank is 17 times smaller per layer.", {})
-    return q1, q2, q3
+class Q3(Exercise):
+    title = "what a cross layer costs"
+    names = ("cross_layer_params", "low_rank_params")
+    hints = ("One cross layer computes x0 ⊙ (x W + b) + x on the concatenated 576-wide input.",
+             "Full rank: W is 576 × 576 and b is 576. Low rank 16: W = U V, U is 576 × 16, V is 16 × 576, plus b.",
+             "`cross_layer_params = 576 * 576 + 576` and `low_rank_params = 576 * 16 + 16 * 576 + 576`.")
+    solution_code = '''cross_layer_params = 576 * 576 + 576
+low_rank_params = 576 * 16 + 16 * 576 + 576'''
+
+    def verify(self, cross_layer_params, low_rank_params) -> str:
+        full_got = as_number(cross_layer_params, "cross_layer_params", whole=True)
+        low_got = as_number(low_rank_params, "low_rank_params", whole=True)
+        full, low = WIDTH * WIDTH + WIDTH, 2 * WIDTH * RANK + WIDTH
+        if (full_got, low_got) == (low, full):
+            raise Incorrect("the two numbers are swapped: the full-rank layer is the large one.")
+        known_full = {WIDTH * WIDTH: f"W is counted, but each cross layer also has a bias b of {WIDTH} numbers.",
+                      DIM * DIM + DIM: f"a cross layer sees the *concatenation* of all nine {DIM}-wide vectors: {WIDTH}, not {DIM}.",
+                      2 * full: "that is two layers; count one."}
+        if full_got in known_full:
+            raise Incorrect(known_full[full_got])
+        if full_got != full:
+            raise Incorrect(f"{int(full_got):,} is not the size of W ({WIDTH} × {WIDTH}) plus b ({WIDTH}).")
+        known_low = {WIDTH * RANK + WIDTH: f"low rank writes W = U V with U of {WIDTH} × {RANK} *and* V of {RANK} × {WIDTH}: count both, and b.",
+                     2 * WIDTH * RANK: f"U and V are counted; add the bias b ({WIDTH}).",
+                     full: "that is the full-rank layer again: low rank replaces W by U V."}
+        if low_got in known_low:
+            raise Incorrect(known_low[low_got])
+        if low_got != low:
+            raise Incorrect(f"{int(low_got):,} is not U ({WIDTH} × {RANK}) + V ({RANK} × {WIDTH}) + b ({WIDTH}).")
+        return f"low rank is {full / low:.1f} times smaller per layer ({low:,} vs {full:,} parameters)."
+
+
+def lab04(schema, batch) -> tuple[Exercise, ...]:
+    """`q1, q2, q3 = lab04(schema, batch)`."""
+    return Lab(schema=schema, batch=batch).add(Q1, Q2, Q3)

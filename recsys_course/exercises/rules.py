@@ -1,0 +1,218 @@
+"""What the model exercises ask, as reusable rules over a model's anatomy; each rule raises Incorrect with its message.
+
+Rules read the model's own structure (`anatomy.steps`) and its behaviour on a 5-row batch; they accept every way
+of writing the same architecture (branch names, `connect` chains or `mm.Model(a, b, c)`, aggregation spelled as a
+string or a class, MLPs split or merged) and name the first difference they find: expected vs got.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from recsys_course.exercises.anatomy import Step, describe, find, steps
+from recsys_course.exercises.core import Incorrect
+from recsys_course.formats import TARGET
+
+SCHEMA_TRAP = ("the model reads only {found}: without `schema=schema`, Merlin 23.08 takes its inputs from the "
+               "input blocks it can see and silently drops every categorical feature. Pass `schema=schema` to mm.Model.")
+READY_MADE = {"Debug": "mm.DLRMModel (or mm.DLRMBlock)", "Continuous": "mm.DCNModel (or mm.InputBlockV2)"}
+
+
+@dataclass(frozen=True)
+class InputsSpec:
+    """DLRM/DCN inputs: embeddings of `categorical` at `dim`, a bottom MLP `bottom` over `continuous`."""
+
+    categorical: tuple[str, ...]
+    continuous: tuple[str, ...]
+    dim: int
+    bottom: tuple[int, ...]
+    concat: bool
+
+
+def require_model(value: Any, name: str) -> None:
+    import merlin.models.tf as mm
+
+    if not isinstance(value, mm.Model):
+        raise Incorrect(f"`{name}` should be an `mm.Model(...)`, got {type(value).__name__}"
+                        + (" (a block: wrap it as `mm.Model(block, task, schema=schema)`)." if hasattr(value, "connect") else "."))
+
+
+def not_ready_made(model, name: str, exercise_asks: str) -> None:
+    """A model asked to be built from blocks must not be one of Merlin's ready-made models."""
+    types = {type(layer).__name__ for layer in model.submodules}
+    for marker, what in READY_MADE.items():
+        if marker in types:
+            raise Incorrect(f"`{name}` is built with {what}; this exercise asks you to build it from blocks: "
+                            f"{exercise_asks}.")
+
+
+def require_task(path: list[Step]) -> None:
+    """One binary classification task (or BinaryOutput) on the label column."""
+    tasks = find(path, "task")
+    if len(tasks) != 1:
+        raise Incorrect(f"expected one prediction task, got {len(tasks)}: use `mm.BinaryClassificationTask(\"{TARGET}\")`.")
+    kind, target = tasks[0]["type"], tasks[0]["target"]
+    if kind not in ("BinaryClassificationTask", "BinaryOutput"):
+        raise Incorrect(f"the task is {kind}: a purchase is yes or no, so the model predicts a probability with "
+                        f"`mm.BinaryClassificationTask(\"{TARGET}\")` (expected BinaryClassificationTask, got {kind}).")
+    if target != TARGET:
+        raise Incorrect(f"the task's target is {target!r}, but the label column is {TARGET!r}: Merlin finds no such "
+                        f"column and trains without a label. Use `mm.BinaryClassificationTask(\"{TARGET}\")`.")
+
+
+def require_features(model, expected: set[str]) -> None:
+    from merlin.schema import Tags
+
+    found = set() if getattr(model, "schema", None) is None else set(
+        model.schema.excluding_by_tag(Tags.TARGET).column_names)
+    if found != expected:
+        raise Incorrect(SCHEMA_TRAP.format(found=sorted(found)))
+
+
+def require_output(model, batch, name: str) -> None:
+    out = model(batch)
+    got = {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else tuple(out.shape)
+    rows = len(next(iter(batch.values())))
+    if got != (rows, 1):
+        raise Incorrect(f"`{name}` outputs {got} on a {rows}-row batch; expected ({rows}, 1): one probability per row.")
+
+
+def fresh_blocks(model, name: str, earlier: list[tuple[str, str, Any]]) -> None:
+    """The model must not share weight variables with an earlier answer (a reused, already built block)."""
+    own = {v.ref(): v for v in model.variables}
+    for other_name, label, value in earlier:
+        shared = [own[v.ref()] for v in getattr(value, "variables", []) if v.ref() in own]
+        if shared:
+            raise Incorrect(f"`{name}` shares {len(shared)} weight variables ({_kinds(shared)}) with `{other_name}` "
+                            f"({label}): it reuses a block that is already part of that model, so training one changes "
+                            "the other and the comparison is contaminated. Build fresh blocks in this cell: call "
+                            "mm.Embeddings(...), mm.MLPBlock(...) and mm.ParallelBlock(...) again (or write a small "
+                            "function that returns new blocks and call it once per model).")
+
+
+def _kinds(variables) -> str:
+    """'embedding tables, MLP weights': what a list of Keras variables belongs to."""
+    def kind(v) -> str:
+        n = v.name.lower()
+        return "embedding tables" if "embedding" in n else "cross layers" if "cross" in n else "MLP weights"
+
+    return ", ".join(sorted({kind(v) for v in variables}))
+
+
+def _branch_with(step: Step, kind: str) -> tuple[str, list[Step]] | None:
+    for name, path in step["branches"].items():
+        if find(path, kind):
+            return name, path
+    return None
+
+
+def check_inputs(step: Step | None, spec: InputsSpec) -> str:
+    """The ParallelBlock of embeddings and bottom MLP; returns the bottom branch's name."""
+    if step is None or step.kind != "parallel":
+        raise Incorrect(f"expected a ParallelBlock of embeddings and a bottom MLP first, got "
+                        f"{describe([step]) if step else 'nothing'}.")
+    emb = _branch_with(step, "embeddings")
+    if emb is None:
+        raise Incorrect("the ParallelBlock has no embeddings branch: add `mm.Embeddings(schema.select_by_tag("
+                        f"Tags.CATEGORICAL), dim={spec.dim})`.")
+    table = find(emb[1], "embeddings")[0]
+    if set(table["features"]) != set(spec.categorical):
+        missing, extra = sorted(set(spec.categorical) - set(table["features"])), sorted(set(table["features"]) - set(spec.categorical))
+        raise Incorrect(f"the embeddings cover {list(table['features'])}: expected all {len(spec.categorical)} "
+                        f"categorical features (missing: {missing}, extra: {extra}).")
+    if table["dims"] != (spec.dim,):
+        raise Incorrect(f"the embeddings are {'/'.join(map(str, table['dims']))} wide; expected dim={spec.dim}.")
+    bottom_name = _check_bottom(step, spec)
+    if len(step["branches"]) != 2:
+        raise Incorrect(f"expected two branches (embeddings, bottom MLP), got {list(step['branches'])}.")
+    if spec.concat and step["agg"] != "concat":
+        raise Incorrect(f"the inputs are not concatenated (aggregation: {step['agg']}): a CrossBlock needs one vector, "
+                        "pass `aggregation=\"concat\"` to the ParallelBlock.")
+    if not spec.concat and step["agg"] is not None:
+        raise Incorrect(f"the inputs are aggregated ({step['agg']}): the dot products need each vector apart; "
+                        "leave the ParallelBlock without aggregation.")
+    return bottom_name
+
+
+def _check_bottom(step: Step, spec: InputsSpec) -> str:
+    found = _branch_with(step, "continuous")
+    if found is None:
+        raise Incorrect("there is no bottom MLP over the continuous features: add a branch "
+                        f"`mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock({list(spec.bottom)}))`.")
+    name, path = found
+    reads = path[0]["features"] if path[0].kind == "continuous" else ()
+    if set(reads) != set(spec.continuous):
+        raise Incorrect(f"the bottom MLP reads {list(reads)}; expected both continuous features {list(spec.continuous)} "
+                        "(select them with `schema.select_by_tag(Tags.CONTINUOUS)`).")
+    mlps = [s for s in path[1:] if s.kind == "mlp"]
+    if not mlps:
+        raise Incorrect(f"there is no bottom MLP: the continuous features go in raw. Connect them to "
+                        f"`mm.MLPBlock({list(spec.bottom)})`.")
+    widths = tuple(mlps[0]["widths"])
+    if len(path) != 2 or widths != spec.bottom:
+        raise Incorrect(f"bottom branch: expected ContinuousFeatures → MLP{list(spec.bottom)}, got {describe(path)}"
+                        + (f" (its last width must equal the embedding dim {spec.dim})" if widths[-1] != spec.dim else "")
+                        + ".")
+    return name
+
+
+def check_dot_shortcut(step: Step | None, bottom_name: str, branches: Sequence[str]) -> None:
+    """DLRM's interaction: dot products with the bottom MLP's vector kept beside them, concatenated."""
+    if step is None:
+        raise Incorrect("there is no interaction after the inputs: add `connect_with_shortcut(DotProductInteractionBlock(), "
+                        f"shortcut_filter=mm.Filter(\"{bottom_name}\"), aggregation=\"concat\")`.")
+    if step.kind == "dot":
+        raise Incorrect("36 pairwise dot products, but the bottom MLP's own vector is missing: use "
+                        f"`connect_with_shortcut(DotProductInteractionBlock(), shortcut_filter=mm.Filter(\"{bottom_name}\"), "
+                        "aggregation=\"concat\")`.")
+    if step.kind == "residual":
+        raise Incorrect("a residual *adds* the input to the output; DLRM keeps the bottom MLP's vector *beside* the dot "
+                        "products: `connect_with_shortcut(..., aggregation=\"concat\")`.")
+    if step.kind != "shortcut" or [s.kind for s in step["main"]] != ["dot"]:
+        raise Incorrect(f"expected the dot-product interaction with a shortcut, got {describe([step])}.")
+    keep = step["keep"]
+    if not keep:
+        raise Incorrect("without `shortcut_filter` the whole input dict is kept beside the dot products: pass "
+                        f"`shortcut_filter=mm.Filter(\"{bottom_name}\")`.")
+    names = keep[0]["names"]
+    names = [names] if isinstance(names, str) else list(names) if isinstance(names, (list, tuple)) else names
+    if names != [bottom_name]:
+        raise Incorrect(f"`mm.Filter({names!r})` keeps nothing useful: the shortcut must keep the bottom MLP's branch, "
+                        f"named {bottom_name!r} in your ParallelBlock (its branches: {list(branches)}). "
+                        f"Use `shortcut_filter=mm.Filter(\"{bottom_name}\")`.")
+    if step["agg"] != "concat":
+        raise Incorrect(f"the shortcut's outputs are aggregated with {step['agg']}: pass `aggregation=\"concat\"` so the "
+                        "bottom vector and the dot products make one tensor.")
+
+
+def check_dlrm_interaction(path: list[Step], spec: InputsSpec) -> None:
+    """A path that is exactly DLRM's interaction: inputs, then dot products with the shortcut."""
+    bottom_name = check_inputs(path[0] if path else None, spec)
+    check_dot_shortcut(path[1] if len(path) > 1 else None, bottom_name, list(path[0]["branches"]))
+    if len(path) > 2:
+        raise Incorrect(f"the DLRM part continues with {describe(path[2:])} after the dot products; it should end at "
+                        "the interaction (the top MLP comes once, after everything is joined).")
+
+
+def check_top(path: list[Step], index: int, top: Sequence[int], after: str) -> None:
+    """A top MLP of widths `top` at path[index], right before the task."""
+    step = path[index] if index < len(path) else None
+    if step is None or step.kind != "mlp":
+        raise Incorrect(f"there is no top MLP after {after}: connect it to `mm.MLPBlock({list(top)})` before the task "
+                        f"(got: {describe(path[index:]) if step else 'nothing'}).")
+    if step["widths"] != list(top):
+        raise Incorrect(f"top MLP: expected MLP{list(top)}, got MLP{step['widths']}.")
+    rest = [s for s in path[index + 1:] if s.kind != "task"]
+    if rest:
+        raise Incorrect(f"after the top MLP comes {describe(rest)}; expected only the task.")
+
+
+def model_path(model, name: str, expected_features: set[str], exercise_asks: str) -> list[Step]:
+    """The shared start of every model check: an mm.Model, built from blocks, a binary task on the label, all
+    features. Returns its anatomy (call `require_output` after the structure is checked)."""
+    require_model(model, name)
+    not_ready_made(model, name, exercise_asks)
+    path = steps(model)
+    require_task(path)
+    require_features(model, expected_features)
+    return path

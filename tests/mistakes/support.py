@@ -1,0 +1,96 @@
+"""Fixtures and small builders shared by the exercise tests and the mistakes catalogue.
+
+The builders are the vocabulary of tests/mistakes/catalogue.py: each case is one line of code written with them
+(`interaction = shortcut(inputs(bottom=(64, 16)))`), run in the namespace `lab_namespace` returns.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="module")
+def lab_namespace(tiny_processed, tiny_prepared) -> dict:
+    """What a lab notebook has in scope (schema, batch, rows, mm, Tags…) plus the catalogue's builders."""
+    import merlin.models.tf as mm
+    import numpy as np
+    from merlin.io import Dataset
+    from merlin.models.tf.blocks.dlrm import DotProductInteractionBlock
+    from merlin.schema import Tags
+
+    from recsys_course import analysis, builders
+    from recsys_course.exercises.lab03 import strength_table
+    from recsys_course.formats import CROSS_CANDIDATES, EXTRA_COLUMNS
+
+    train = Dataset(str(tiny_processed / "train"), engine="parquet")
+    schema = train.schema.without(EXTRA_COLUMNS)
+    train.schema = schema
+    rows = pd.read_parquet(tiny_prepared / "train")
+    ns = {"mm": mm, "np": np, "pd": pd, "Tags": Tags, "schema": schema, "rows": rows, "analysis": analysis,
+          "builders": builders, "DotProductInteractionBlock": DotProductInteractionBlock,
+          "CANDIDATES": list(CROSS_CANDIDATES), "batch": mm.sample_batch(train, batch_size=5, include_targets=False)}
+    table = strength_table(rows)
+    ns["top"] = tuple(table.loc[0, "features"])
+    ns["second"] = next(tuple(f) for f in table["features"][1:]
+                        if set(f) != set(ns["top"]) and not any(analysis.nested_pair(rows, a, b)
+                                                                for i, a in enumerate(f) for b in f[i + 1:]))
+    ns["combos"] = rows.groupby(list(ns["top"])).ngroups
+    ns.update(_builders(ns))
+    return ns
+
+
+@pytest.fixture(scope="module")
+def labs(lab_namespace):
+    from recsys_course.exercises import lab01, lab02, lab03, lab04
+
+    ns = lab_namespace
+    return {"lab01": lab01(ns["rows"], ns["schema"]), "lab02": lab02(ns["schema"], ns["batch"]),
+            "lab03": lab03(ns["schema"], ns["batch"], ns["rows"]), "lab04": lab04(ns["schema"], ns["batch"])}
+
+
+def _builders(ns: dict) -> dict:
+    """Short builders for the catalogue; every call makes new blocks."""
+    mm, Tags, schema = ns["mm"], ns["Tags"], ns["schema"]
+
+    def emb(dim=32, tag="CATEGORICAL"):
+        return mm.Embeddings(schema.select_by_tag(getattr(Tags, tag)), dim=dim)
+
+    def cont(names=None):
+        return mm.ContinuousFeatures.from_schema(
+            schema.select_by_name(names) if names else schema.select_by_tag(Tags.CONTINUOUS))
+
+    def res_bottom():
+        return cont().connect(mm.MLPBlock([32])).connect_with_residual(mm.MLPBlock([32]))
+
+    def inputs(dim=32, bottom=(64, 32), agg=None, names=("embeddings", "bottom_block"), cont_names=None, tag="CATEGORICAL"):
+        return mm.ParallelBlock({names[0]: emb(dim, tag), names[1]: cont(cont_names).connect(mm.MLPBlock(list(bottom)))},
+                                aggregation=agg)
+
+    def shortcut(block, keep="bottom_block", agg="concat"):
+        return block.connect_with_shortcut(ns["DotProductInteractionBlock"](),
+                                           shortcut_filter=mm.Filter(keep) if keep else None, aggregation=agg)
+
+    def task(target="target"):
+        return mm.BinaryClassificationTask(target)
+
+    def model(*blocks, t=None, schema_arg=True):
+        return mm.Model(*blocks, t or task(), **({"schema": schema} if schema_arg else {}))
+
+    def hashed(features, bins, mode="one_hot"):
+        s = schema.select_by_name(list(features))
+        return mm.ParallelBlock(mm.TabularBlock.from_schema(schema=s, pre=mm.HashedCross(s, num_bins=bins, output_mode=mode)),
+                                is_input=True, aggregation="concat")
+
+    def xmodel(features=None, bins=None, deep=None, top_mlp=(64,), agg="concat", **kw):
+        body = mm.ParallelBlock({"dlrm": deep or shortcut(inputs()),
+                                 "cross": hashed(features or ns["top"], bins or 2 * ns["combos"])}, aggregation=agg)
+        return model(body.connect(mm.MLPBlock(list(top_mlp))) if top_mlp else body, **kw)
+
+    def dcn_inputs(dim=64, bottom=(128, 64), names=("embeddings", "bottom_block")):
+        return inputs(dim, bottom, "concat", names)
+
+    def dcn(depth=3, rank=None, top_mlp=(64,), inp=None, **kw):
+        blocks = [mm.CrossBlock(depth, low_rank_dim=rank), *([mm.MLPBlock(list(top_mlp))] if top_mlp else [])]
+        return model((inp or dcn_inputs()).connect(*blocks), **kw)
+
+    return {f.__name__: f for f in (emb, cont, res_bottom, inputs, shortcut, task, model, hashed, xmodel, dcn_inputs, dcn)}

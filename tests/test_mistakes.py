@@ -1,0 +1,52 @@
+"""The mistakes catalogue (tests/mistakes/catalogue.py): no wrong answer passes, no right one is refused, each
+wrong answer gets its own message, and `check()` never raises."""
+from __future__ import annotations
+
+import linecache
+import re
+from collections import Counter
+
+import pytest
+
+from mistakes.catalogue import CASES
+from mistakes.support import lab_namespace, labs  # noqa: F401 - fixtures
+from recsys_course.exercises.core import CORRECT, INCORRECT, RAISED
+
+STATUS = {"correct": CORRECT, "incorrect": INCORRECT, "raised": RAISED}
+
+
+def _case_id(case) -> str:
+    return f"{case.lab}-q{case.number}-{case.label}"
+
+
+def _run(code: str, name: str, ns: dict) -> dict:
+    """Run a case's code as the learner's cell would (a named file, so a traceback shows its lines)."""
+    filename = f"/catalogue/{re.sub(r'[^A-Za-z0-9]+', '_', name)}.py"
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    exec(compile(code, filename, "exec"), ns)  # noqa: S102 - the catalogue's own code
+    return ns
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_catalogue(case, labs, lab_namespace):  # noqa: F811
+    q = labs[case.lab][case.number - 1]
+    ns = {**lab_namespace, **{f"q{i + 1}": e for i, e in enumerate(labs[case.lab])}}
+    values = {n: v for n, v in _run(case.code, _case_id(case), ns).items() if n in q.names}
+    outcome = q.check(**values)  # a raise here fails the test: check() must never raise
+    assert outcome.status == STATUS[case.status], f"{case.label}: {outcome}"
+    assert re.search(case.pattern, outcome.message), f"{case.label}: {outcome}"
+
+
+def test_every_exercise_has_eight_wrong_and_two_right_answers(labs):  # noqa: F811
+    wrong = Counter((c.lab, c.number) for c in CASES if c.status != "correct")
+    right = Counter((c.lab, c.number) for c in CASES if c.status == "correct")
+    for lab, exercises in labs.items():
+        for i, _ in enumerate(exercises, start=1):
+            assert wrong[(lab, i)] >= 8 and right[(lab, i)] >= 2, (lab, i, wrong[(lab, i)], right[(lab, i)])
+
+
+def test_each_wrong_answer_of_an_exercise_is_told_something_specific():
+    """Different mistakes of one exercise are not all answered with one generic sentence."""
+    for key in {(c.lab, c.number) for c in CASES}:
+        patterns = [c.pattern for c in CASES if (c.lab, c.number) == key and c.status != "correct"]
+        assert len(set(patterns)) >= 6, key
