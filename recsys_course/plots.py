@@ -67,30 +67,55 @@ def schema_table(schema, dim: int = 64) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("column")
 
 
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "d")
+_LINESTYLES = ("-", "--", ":", "-.")
+_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+            "#17becf", "#000000", "#b8860b")  # tab10, then black and dark gold: twelve distinct lines
+
+
 def curves(results: Iterable, metric: str = "val_auc"):
-    """Validation AUC per epoch of each FitResult."""
+    """Validation AUC per epoch of each FitResult: whole-number epoch ticks, the legend beside the plot, and a
+    different hollow marker and line style per model, so that two models with identical curves both stay visible."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3))
-    for r in results:
+    fig, ax = plt.subplots(figsize=(8.5, 3.4))
+    for i, r in enumerate(results):
         values = r.history.get(metric, [])
-        ax.plot(range(1, len(values) + 1), values, marker="o", label=r.name)
+        ax.plot(range(1, len(values) + 1), values, marker=_MARKERS[i % len(_MARKERS)],
+                linestyle=_LINESTYLES[i % len(_LINESTYLES)], color=_COLOURS[i % len(_COLOURS)],
+                markersize=9 - (i % 3) * 2, markerfacecolor="none", label=r.name)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.replace("_", " "))
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     fig.tight_layout()
     return fig
 
 
-def heatmap(table: pd.DataFrame, title: str):
+def heatmap(table: pd.DataFrame, title: str, ax=None, vmin: float = 0.0, vmax: float | None = None,
+            hide_diagonal: bool = False):
+    """A table as a heatmap whose colour scale starts at `vmin` (0 by default), not at the smallest cell.
+
+    Scaled from the smallest to the largest cell, differences of a few percent (noise) fill the whole colour range
+    and look like structure; from 0, cells that are nearly equal look nearly equal. `hide_diagonal` leaves the
+    diagonal blank (for a cross kernel, a feature with itself is the main path, not a cross).
+    """
+    values = table.values.astype(float).copy()
+    if hide_diagonal:
+        np.fill_diagonal(values, np.nan)
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    im = ax.imshow(table.values, cmap="Greens")
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    im = ax.imshow(values, cmap="Greens", vmin=vmin, vmax=vmax if vmax is not None else np.nanmax(values))
     ax.set_xticks(range(len(table.columns)), table.columns, rotation=60, ha="right")
     ax.set_yticks(range(len(table.index)), table.index)
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.tight_layout()
-    return fig
+    ax.set_title(title, fontsize=10)
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    if fig is not None:
+        fig.tight_layout()
+    return ax.figure
 
 
 # ---- architecture diagrams (drawn here; `python -m recsys_course diagrams` saves them under notebooks/img) ----

@@ -37,3 +37,128 @@ def test_the_building_blocks_notebook_prints_no_warnings(monkeypatch):
     assert not noisy, noisy
     first = [o for o in nb.cells[1].outputs if o.get("output_type") == "stream"]
     assert first and first[0]["text"].startswith("device: CPU (")
+
+
+# ---- notebooks 03 and 04: no figure typed by hand, pictures that do not mislead, no oracle needed ----
+
+import copy  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+
+STORY = ("03_dlrm_hashedcross_crossblock.ipynb", "04_compare_and_inspect.ipynb")
+# a decimal figure such as 0.754, +0.004, .75 or 0.92 — but not a version such as 23.8.0
+FIGURE = re.compile(r"(?<![\w.])[+−-]?\d*\.\d+(?![\d.])")
+
+
+def typed_figures(nb: nbformat.NotebookNode) -> list[str]:
+    """Decimal figures written into a notebook's markdown: a result must be rendered by a code cell instead."""
+    return [m.group() for c in nb.cells if c.cell_type == "markdown" for m in FIGURE.finditer(c.source)]
+
+
+@pytest.mark.parametrize("name", STORY)
+def test_the_story_notebooks_type_no_figure_into_their_markdown(name):
+    assert typed_figures(nbformat.read(REPO / "notebooks" / name, as_version=4)) == []
+
+
+def test_the_typed_figure_check_catches_figures_and_spares_versions():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "DLRM reaches 0.750, +0.004 over the seed; trains at 0.92× the speed. Merlin Models 23.8.0, TF 2.12.1."),
+        nbformat.v4.new_code_cell("print('0.5')")])
+    assert typed_figures(nb) == ["0.750", "+0.004", "0.92"]
+
+
+def _doctored(bench: dict, name: str, offsets) -> dict:
+    """A copy of the bench in which `name` scores DLRM's AUC plus `offsets` (one per seed)."""
+    from recsys_course.builders import DLRM
+
+    fake = copy.deepcopy(bench)
+    runs = fake["models"]["runs"]
+    for rec, base, off in zip(runs[name], runs[DLRM], offsets):
+        rec["auc"] = base["auc"] + off
+    return fake
+
+
+def test_bench_figures_are_results_json_and_sentences_follow_them():
+    from recsys_course import benchfigures
+    from recsys_course.builders import DCN_1, DLRM
+
+    bench = benchfigures.load()
+    assert bench is not None, "bench/results.json is missing"
+    for name, recs in benchfigures.runs(bench).items():
+        assert benchfigures.auc(bench, name).mean == pytest.approx(statistics.mean(r["auc"] for r in recs))
+        if name != DLRM:
+            paired = [a["auc"] - b["auc"] for a, b in zip(recs, benchfigures.runs(bench)[DLRM])]
+            assert benchfigures.gain(bench, name, DLRM).mean == pytest.approx(statistics.mean(paired))
+    ahead = benchfigures.gain_sentence(_doctored(bench, DCN_1, (0.020, 0.021, 0.019)), DCN_1, DLRM)
+    behind = benchfigures.gain_sentence(_doctored(bench, DCN_1, (-0.020, -0.021, -0.019)), DCN_1, DLRM)
+    noise = benchfigures.gain_sentence(_doctored(bench, DCN_1, (0.002, -0.002, 0.001)), DCN_1, DLRM)
+    assert "+0.0200" in ahead and "ahead of" in ahead
+    assert "-0.0200" in behind and "behind" in behind
+    assert "within the noise" in noise
+    assert "not in bench/results.json" in benchfigures.gain_sentences(bench, ["no such model"], DLRM)[0]
+
+
+def test_versus_says_who_is_ahead_from_the_numbers():
+    from recsys_course.benchfigures import versus
+
+    assert versus("A", 0.75, "B", 0.74) == "A beats B by 0.0100 AUC (0.7500 vs 0.7400)"
+    assert versus("A", 0.74, "B", 0.75).startswith("B beats A by 0.0100")
+    assert "within the noise" in versus("A", 0.7405, "B", 0.74, noise=0.001)
+
+
+def test_curves_have_whole_epoch_ticks_a_legend_beside_them_and_one_style_per_model():
+    from recsys_course import plots
+    from recsys_course.training import FitResult
+
+    same = {"val_auc": [0.70, 0.72]}  # two models with identical curves, as DLRM and mm.DLRMModel
+    fig = plots.curves([FitResult(n, 0.7, 0.5, 1, dict(same)) for n in ("DLRM", "mm.DLRMModel", "DCN")])
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    low, high = ax.get_xlim()
+    assert all(float(t).is_integer() for t in ax.get_xticks() if low <= t <= high)
+    assert len({(line.get_marker(), line.get_linestyle()) for line in ax.get_lines()}) == 3
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # not over the lines
+
+
+def test_heatmap_colour_scale_starts_at_zero_so_noise_looks_flat():
+    import numpy as np
+    import pandas as pd
+
+    from recsys_course import plots
+
+    nearly_equal = pd.DataFrame(2.6 + 0.1 * np.random.default_rng(0).random((4, 4)), index=list("abcd"),
+                                columns=list("abcd"))
+    fig = plots.heatmap(nearly_equal, "noise", hide_diagonal=True)
+    low, high = fig.axes[0].images[0].get_clim()
+    assert low == 0 and high == pytest.approx(np.nanmax(np.where(np.eye(4, dtype=bool), np.nan, nearly_equal)))
+
+
+def _texts(nb: nbformat.NotebookNode) -> str:
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            out.append(o.get("text", "") + o.get("data", {}).get("text/plain", "") + o.get("data", {}).get("text/html", ""))
+    return "\n".join(out)
+
+
+@pytest.mark.slow
+def test_notebook_04_runs_without_ground_truth_and_says_so_once(tiny_processed, tmp_path, monkeypatch):
+    """Real data has no oracle: the notebook says so once, shows no oracle figure, and its bench lines are
+    results.json's."""
+    from recsys_course import benchfigures, builders, oracle
+
+    root = tmp_path / "tiny"
+    shutil.copytree(tiny_processed.parent, root, ignore=shutil.ignore_patterns(oracle.ORACLE_FILE, oracle.META_FILE))
+    summary_path = root / "prepared" / "prepare.json"
+    summary = json.loads(summary_path.read_text())
+    summary["oracle"] = None
+    summary_path.write_text(json.dumps(summary))
+    text = _texts(_run("04_compare_and_inspect.ipynb", monkeypatch, RECSYS_COURSE_DATA=str(tmp_path)))
+    assert text.count(oracle.NO_GROUND_TRUTH) == 1
+    assert "oracle valid AUC" not in text and "gap to oracle" not in text and "below the oracle" not in text
+    bench = benchfigures.load()
+    names = [builders.NESTED_CROSS, builders.PAIR_CROSS, builders.DCN_1, builders.DCN_2]
+    for line in benchfigures.gain_sentences(bench, names, builders.DLRM):
+        assert line in text

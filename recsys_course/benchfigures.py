@@ -1,0 +1,190 @@
+"""Figures the notebooks quote, never typed by hand: read from bench/results.json, quoted from published sources,
+and sentences built from numbers ("X beats Y by …").
+
+`make bench` writes bench/results.json (3 seeds at `small`); the notebooks render their bench tables and sentences
+from it at run time, so a new bench run changes the notebooks' words with it.
+"""
+from __future__ import annotations
+
+import json
+import statistics as st
+from dataclasses import dataclass
+from pathlib import Path
+
+from recsys_course.config import REPO_ROOT
+
+RESULTS = REPO_ROOT / "bench" / "results.json"
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A mean over seeds, its standard deviation and the number of seeds."""
+
+    mean: float
+    sd: float
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4f} ± {self.sd:.4f}"
+
+    @classmethod
+    def of(cls, values: list[float]) -> "Spread":
+        return cls(st.mean(values), st.stdev(values) if len(values) > 1 else 0.0, len(values))
+
+
+@dataclass(frozen=True)
+class Published:
+    """AUCs someone else published, quoted with their source, and the comparisons (a, b) worth reading in them."""
+
+    source: str
+    setting: str
+    auc: dict
+    pairs: tuple = ()
+
+
+PUBLISHED = (
+    Published("NVIDIA Merlin's 2022 workshop notebooks, saved outputs (notebook 03; DLRMModel and DCNModel from "
+              "notebook 02)", "real REES46, one seed, 2 epochs",
+              {"DLRM": 0.6311, "DLRM + HashedCross cat_0×cat_1": 0.6350, "DCN CrossBlock": 0.6394,
+               "mm.DLRMModel": 0.6286, "mm.DCNModel": 0.6379},
+              (("DLRM + HashedCross cat_0×cat_1", "DLRM"), ("DCN CrossBlock", "DLRM"), ("mm.DCNModel", "mm.DLRMModel"))),
+    Published("reczoo BARS CTR leaderboard (github.com/reczoo/BARS), tuned models", "Criteo_x1",
+              {"DLRM": 0.8138, "DCN-V2": 0.8142}, (("DCN-V2", "DLRM"),)),
+    Published("reczoo BARS CTR leaderboard (github.com/reczoo/BARS), tuned models", "MovieLensLatest_x1",
+              {"DLRM": 0.9691, "DCN-V2": 0.9691}, (("DCN-V2", "DLRM"),)),
+)
+
+
+def load(path: str | Path = RESULTS) -> dict | None:
+    """bench/results.json, or None when the bench has not been run."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def runs(results: dict) -> dict[str, list[dict]]:
+    """Model name -> one record per seed (auc, logloss, params, …)."""
+    return results["models"]["runs"]
+
+
+def auc(results: dict, name: str) -> Spread:
+    """A model's validation AUC over the bench's seeds."""
+    return Spread.of([r["auc"] for r in runs(results)[name]])
+
+
+def gain(results: dict, name: str, base: str) -> Spread:
+    """Paired gain of `name` over `base`: AUC difference with the same seed, over the seeds."""
+    r = runs(results)
+    return Spread.of([a["auc"] - b["auc"] for a, b in zip(r[name], r[base])])
+
+
+def oracle_auc(results: dict) -> float | None:
+    """The oracle's validation AUC at the bench's scale (None when the bench ran on data without ground truth)."""
+    oracle = results.get("data", {}).get("prepare_local", {}).get("oracle")
+    return float(oracle["valid"]["auc"]) if oracle else None
+
+
+def setting(results: dict) -> str:
+    """How the bench measured, in words: seeds, scale, epochs, batch size, date."""
+    s = results["settings"]
+    return (f"{len(s['seeds'])} seeds at `{s.get('scale', 'small')}` scale, {s['epochs']} epochs, batch "
+            f"{s['batch_size']}, measured {results['machine']['date']} on {results['machine']['cores']} CPU cores")
+
+
+def table(results: dict, base: str):
+    """One row per bench model: parameters, valid AUC mean ± sd, paired gain over `base` ± sd, gap to the oracle."""
+    import pandas as pd
+
+    oracle = oracle_auc(results)
+    rows = []
+    for name, recs in runs(results).items():
+        a = auc(results, name)
+        g = gain(results, name, base)
+        row = {"model": name, "params": recs[0]["params"], "valid AUC": str(a),
+               f"gain vs {base}": "" if name == base else f"{g.mean:+.4f} ± {g.sd:.4f}"}
+        if oracle is not None:
+            row["gap to the bench's oracle"] = round(oracle - a.mean, 4)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+def controlled_case(results: dict) -> dict | None:
+    """The controlled DCN case (recsys_course.polynomial) as the bench recorded it, if it did."""
+    for key in ("controlled_dcn", "controlled_dcn_case", "polynomial"):
+        if key in results:
+            return results[key]
+    return results.get("models", {}).get("controlled_dcn")
+
+
+def published_table():
+    """The published figures, one row per (source, setting, model)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"source": p.source, "setting": p.setting, "model": m, "AUC": a}
+                         for p in PUBLISHED for m, a in p.auc.items()]).set_index(["setting", "model"])
+
+
+def versus(a_name: str, a: float, b_name: str, b: float, noise: float = 0.0, what: str = "AUC") -> str:
+    """A sentence comparing two figures: who is ahead and by how much, or that the difference is within `noise`."""
+    d = a - b
+    if d == 0:
+        return f"{a_name} and {b_name} tie ({what} {a:.4f})"
+    if abs(d) <= noise:
+        return f"{a_name} and {b_name} are within the noise ({what} {a:.4f} vs {b:.4f}; noise ±{noise:.4f})"
+    ahead, behind = (a_name, b_name) if d > 0 else (b_name, a_name)
+    return f"{ahead} beats {behind} by {abs(d):.4f} {what} ({max(a, b):.4f} vs {min(a, b):.4f})"
+
+
+def gain_sentence(results: dict, name: str, base: str) -> str:
+    """The bench's paired gain of `name` over `base` in words: ahead, behind, or within the noise (the mean gain
+    within two standard errors of 0)."""
+    g = gain(results, name, base)
+    noise = 2 * g.sd / g.n ** 0.5
+    if abs(g.mean) <= noise or g.n < 2:
+        verdict = f"within the noise of {base}" if g.n > 1 else f"one seed only, against {base}"
+    else:
+        verdict = f"{'ahead of' if g.mean > 0 else 'behind'} {base}"
+    return f"{name}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seeds (paired) — {verdict}"
+
+
+def gain_sentences(results: dict, names, base: str) -> list[str]:
+    """`gain_sentence` for each of `names` the bench measured (names it did not measure are said so)."""
+    measured = runs(results)
+    return [gain_sentence(results, n, base) if n in measured and base in measured
+            else f"{n}: not in bench/results.json (re-run `make bench`)" for n in names]
+
+
+def published_sentences() -> list[str]:
+    """One line per published comparison, built from the quoted figures."""
+    lines = []
+    for p in PUBLISHED:
+        for a, b in p.pairs:
+            lines.append(f"{p.setting} — {versus(a, p.auc[a], b, p.auc[b])}. Source: {p.source}.")
+    return lines
+
+
+def controlled_sentences(results: dict) -> list[str]:
+    """The bench's controlled DCN case over its seeds: the error ratio and the parameter ratio, in words."""
+    cases = results.get("controlled_dcn_runs") or ([controlled_case(results)] if controlled_case(results) else [])
+    cases = [c for c in cases if c and c.get("mlp")]
+    if not cases:
+        return ["The bench did not record the controlled DCN case (re-run `make bench`)."]
+    from recsys_course.polynomial import error_words
+
+    ratios = [c["error_ratio"] for c in cases]
+    better = sum(bool(c["clearly_better"]) for c in cases)
+    first = cases[0]
+    return [f"Controlled case, {len(cases)} seed(s): {first['cross']} has an error {error_words(min(ratios))} to "
+            f"{error_words(max(ratios))} than {first['mlp']}, which has {first['param_ratio']:.0f}× its parameters; "
+            f"clearly better (error at least 5× smaller) in {better} of {len(cases)} seeds."]
+
+
+def strongest_interactions(results: dict) -> list[str]:
+    """The strongest pair and triple the bench measured on the `small` train rows, in words."""
+    found = results.get("interactions") or {}
+    lines = []
+    for key in ("pairs", "triples"):
+        if found.get(key):
+            top = found[key][0]
+            lines.append(f"strongest {key[:-1]} at `small`: {' × '.join(top['features'])} "
+                         f"({top['interaction']:.3f})")
+    return lines
