@@ -1,12 +1,15 @@
-"""`make bench`: every figure the course quotes, measured in one run -> bench/RESULTS.md and bench/*.png.
+"""`make bench`: every figure the course quotes, measured in one run -> bench/results.json, RESULTS.md, *.png.
 
-1. generator throughput (raw events/s including the write) at `small`;
+1. generator throughput (raw events/s including the write) and funnel rates at `small`;
 2. preparation + NVTabular throughput and peak memory, local cluster and a 2-worker LocalCluster;
-3. training throughput of each architecture at batch 4096 as a ratio to mm.DLRMModel (same run);
-4. validation AUC at `small` over 3 seeds, against the oracle, with the course's goals checked;
-5. wall time of the four notebooks at `small` and of `make test`.
+3. what the data says: the strongest pairs and triples (`analysis.interaction_strengths`) on the train rows;
+4. validation AUC of the comparison (`builders.BENCH_MODELS`) at `small` over 3 seeds, paired with plain DLRM,
+   against the oracle, and each architecture's training throughput;
+5. the controlled DCN case (`polynomial.controlled_dcn_case`, one run per seed);
+6. wall time of the four notebooks at `small` (skip with --skip-notebooks; `make test` only with --make-test).
 
-Everything lands in bench/out/ (git-ignored) except RESULTS.md and the plots. Not part of `make test`.
+bench/results.json is the single source of every figure; bench/report.py turns it into RESULTS.md with the goals
+of issue 10 marked met or missed. Everything else lands in bench/out/ (git-ignored). Not part of `make test`.
 """
 from __future__ import annotations
 
@@ -85,13 +88,17 @@ def bench_data(seed: int) -> dict:
     res: dict = {}
     full_s, full = timed(generate, OUT / "gen_all_views", "small", seed=seed, view_fraction=1.0, progress=False)
     n_full = sum(f["events"] for f in full["files"].values())
-    res["generate_all_views"] = {"seconds": full_s, "events": n_full, "events_per_s": n_full / full_s}
+    kinds = {k: sum(f[k] for f in full["files"].values()) for k in ("views", "carts", "purchases")}
+    res["generate_all_views"] = {"seconds": full_s, "events": n_full, "events_per_s": n_full / full_s, **kinds,
+                                 "view_to_cart": kinds["carts"] / kinds["views"],
+                                 "cart_to_purchase": kinds["purchases"] / kinds["carts"]}
     shutil.rmtree(OUT / "gen_all_views")
     small = OUT / "small"
     gen_s, meta = timed(generate, small / "raw", "small", seed=seed, progress=False)
     n = sum(f["events"] for f in meta["files"].values())
     res["generate_course"] = {"seconds": gen_s, "events": n, "events_per_s": n / gen_s,
-                              "view_fraction": meta["view_fraction"], "labelled_pairs": meta["labelled_pairs"]}
+                              "view_fraction": meta["view_fraction"], "labelled_pairs": meta["labelled_pairs"],
+                              "planted": {k: v for k, v in meta["planted"].items() if "matrix" not in k}}
     for label, workers, target in (("prepare_local", 1, small / "prepared"), ("prepare_2_workers", 2, OUT / "prep2")):
         with PeakRSS() as mem:
             secs, summary = timed(prepare, small / "raw", target, n_workers=workers)
@@ -109,39 +116,64 @@ def bench_data(seed: int) -> dict:
     return res
 
 
-def bench_models(seeds: list[int], epochs: int, batch_size: int) -> dict:
-    from recsys_course import analysis, models, plots
+def bench_models(seeds: list[int], epochs: int, batch_size: int, names: list[str]) -> dict:
+    """Every model of `names` with each seed (same data, same seed per model), plus the first seed's pictures."""
+    from recsys_course import analysis, builders, models, plots
     from recsys_course.config import Paths
 
-    paths = Paths("small", OUT / "small")
-    train, valid, schema = models.load(paths)
-    builders = models.standard_models(schema)
-    runs = {name: [] for name in builders}
-    curves = None
+    train, valid, schema = models.load(Paths("small", OUT / "small"))
+    runs: dict[str, list] = {name: [] for name in names}
     for seed in seeds:
-        results = models.compare(builders, train, valid, epochs=epochs, batch_size=batch_size, seed=seed)
-        for r in results:
-            runs[r.name].append({"auc": r.auc, "logloss": r.logloss, "params": r.params,
-                                 "rows_per_s": r.rows_per_second, "val_auc": r.history.get("val_auc", [])})
-        if curves is None:
-            plots.curves(results).savefig(HERE / "curves.png", dpi=110)
-            blocks = analysis.cross_kernel_blocks(next(r.model for r in results if r.name == "DCN CrossBlock depth 1"),
-                                               models.dcn_feature_order(schema), 64)
-            plots.heatmap(blocks, "CrossBlock depth 1: kernel block norms").savefig(HERE / "cross_kernel.png", dpi=110)
-            curves = True
-        for r in results:
-            r.model = None
+        for name, build in builders.standard_models(schema, names=names).items():
+            r = models.compare({name: build}, train, valid, epochs=epochs, batch_size=batch_size, seed=seed)[0]
+            runs[name].append({"seed": seed, "auc": r.auc, "logloss": r.logloss, "params": r.params,
+                               "rows_per_s": r.rows_per_second, "val_auc": r.history.get("val_auc", [])})
+            print(f"  seed {seed} {name}: AUC {r.auc:.4f}", flush=True)
+            if seed == seeds[0] and name == builders.DCN_1:
+                blocks = analysis.cross_kernel_blocks(r.model, models.dcn_feature_order(schema), 64)
+                plots.heatmap(blocks, "CrossBlock depth 1: kernel block norms").savefig(HERE / "cross_kernel.png",
+                                                                                        dpi=110)
     return {"runs": runs, "train_rows": train.num_rows, "valid_rows": valid.num_rows}
 
 
+def bench_interactions(top: int = 5) -> dict:
+    """The strongest pairs and triples of the cross candidates on the train rows, as the lab measures them."""
+    import pandas as pd
+
+    from recsys_course import analysis
+    from recsys_course.builders import TRIPLE_FEATURES
+    from recsys_course.formats import CROSS_CANDIDATES, TARGET
+
+    rows = pd.read_parquet(OUT / "small" / "prepared" / "train", columns=[*CROSS_CANDIDATES, TARGET])
+    out = {"triple_combinations": int(rows.groupby(list(TRIPLE_FEATURES)).ngroups), "features": list(TRIPLE_FEATURES)}
+    for order, key in ((2, "pairs"), (3, "triples")):
+        table = analysis.interaction_strengths(rows, CROSS_CANDIDATES, order=order).head(top)
+        out[key] = [{"features": list(f), "interaction": float(v)}
+                    for f, v in zip(table["features"], table["interaction"])]
+    return out
+
+
+def bench_controlled(seeds: list[int]) -> list[dict] | None:
+    """The controlled DCN case once per seed, or None when recsys_course.polynomial is not there."""
+    try:
+        from recsys_course.polynomial import controlled_dcn_case
+    except ImportError:
+        return None
+    return [controlled_dcn_case(seed) for seed in seeds]
+
+
 def bench_course() -> dict:
+    """Wall time of each notebook at `small` (None for a notebook that failed: the bench goes on)."""
     from recsys_course.nbrun import execute
 
     os.environ["RECSYS_COURSE_DATA"] = str(OUT)
-    times = {}
+    times: dict = {}
     for nb in NOTEBOOKS:
-        secs, _ = timed(execute, nb, "small", 3600)
-        times[nb.name] = secs
+        try:
+            times[nb.name], _ = timed(execute, nb, "small", 3600)
+        except Exception as e:  # noqa: BLE001 - one failing notebook must not lose the measurements
+            print(f"  {nb.name} failed: {type(e).__name__}: {str(e)[:300]}", flush=True)
+            times[nb.name] = None
     return times
 
 
@@ -153,29 +185,40 @@ def bench_make_test() -> float:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__)
+    from recsys_course.builders import BENCH_MODELS
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=4096)
-    p.add_argument("--skip-make-test", action="store_true")
+    p.add_argument("--models", nargs="+", default=list(BENCH_MODELS), help="display names (builders.py constants)")
+    p.add_argument("--skip-notebooks", action="store_true", help="do not time the four notebooks")
+    p.add_argument("--make-test", action="store_true", help="also time `make test` (long)")
     args = p.parse_args()
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
-    results = {"machine": machine(), "settings": vars(args)}
-    print("data ...", flush=True)
-    results["data"] = bench_data(seed=42)
-    print("models ...", flush=True)
-    results["models"] = bench_models(args.seeds, args.epochs, args.batch_size)
-    print("course notebooks ...", flush=True)
-    results["course"] = bench_course()
-    if not args.skip_make_test:
-        print("make test ...", flush=True)
-        results["make_test_seconds"] = bench_make_test()
+    results = {"machine": machine(), "settings": {**vars(args), "scale": "small"}}
+    steps = [("data", lambda: bench_data(seed=42)), ("interactions", bench_interactions),
+             ("models", lambda: bench_models(args.seeds, args.epochs, args.batch_size, args.models)),
+             ("controlled_dcn_runs", lambda: bench_controlled(args.seeds))]
+    steps += [("course", bench_course)] if not args.skip_notebooks else []
+    previous = json.loads((HERE / "results.json").read_text()) if (HERE / "results.json").exists() else {}
+    if args.skip_notebooks and previous.get("course"):  # keep the last measured wall times, with their date
+        results["course"] = previous["course"]
+        results["course_measured"] = previous.get("course_measured", previous["machine"]["date"])
+    steps += [("make_test_seconds", bench_make_test)] if args.make_test else []
+    for key, step in steps:
+        print(f"{key} ...", flush=True)
+        t = time.perf_counter()
+        results[key] = step()
+        results.setdefault("step_seconds", {})[key] = time.perf_counter() - t
+    if results.get("controlled_dcn_runs"):
+        results["controlled_dcn"] = results["controlled_dcn_runs"][0]  # the first seed's case, kernels and all
     (HERE / "results.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     from report import write_report  # bench/report.py
 
     write_report(results, HERE)
-    print(f"wrote {HERE / 'RESULTS.md'}")
+    print(f"wrote {HERE / 'results.json'} and {HERE / 'RESULTS.md'}")
     return 0
 
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SCALE_NAMES = ("tiny", "small", "workshop")
+SYNTHETIC_SCALES = ("tiny", "small", "workshop")  # made by the generator
+REAL = "real"  # the REES46 downloads, prepared into data/real (README "Use the real data"); no ground truth
+SCALE_NAMES = SYNTHETIC_SCALES + (REAL,)
 
 
 def data_root() -> Path:
@@ -72,6 +74,23 @@ def _env_int(name: str, default: int) -> int:
 
 
 @dataclass(frozen=True)
+class Training:
+    """How a scale trains by default: enough gradient steps per epoch to learn something at every scale."""
+
+    epochs: int
+    batch_size: int
+
+
+# tiny has ~3,900 train rows: batch 128 gives ~30 steps an epoch (batch 4096 would give one); its AUCs stay rough.
+SCALE_TRAINING: dict[str, Training] = {
+    "tiny": Training(epochs=2, batch_size=128),
+    "small": Training(epochs=1, batch_size=4096),  # ~290k train rows: ~70 steps an epoch
+    "workshop": Training(epochs=1, batch_size=4096),
+    REAL: Training(epochs=1, batch_size=4096),
+}
+
+
+@dataclass(frozen=True)
 class Params:
     """A notebook's parameters: RECSYS_SCALE, RECSYS_EPOCHS, RECSYS_BATCH_SIZE, RECSYS_SEED."""
 
@@ -81,9 +100,14 @@ class Params:
     seed: int
 
     @classmethod
-    def from_env(cls, epochs: int = 1, batch_size: int = 4096, seed: int = 42) -> "Params":
+    def from_env(cls, epochs: int | None = None, batch_size: int | None = None, seed: int = 42) -> "Params":
+        """The scale from RECSYS_SCALE (else the device's default); epochs and batch size from the arguments,
+        else the scale's `SCALE_TRAINING`; the environment variables override all of them."""
         scale = os.environ.get("RECSYS_SCALE", "").strip() or default_scale()
         Paths.for_scale(scale)  # validates the name
+        train = SCALE_TRAINING[scale]
+        epochs = train.epochs if epochs is None else epochs
+        batch_size = train.batch_size if batch_size is None else batch_size
         return cls(scale, _env_int("RECSYS_EPOCHS", epochs), _env_int("RECSYS_BATCH_SIZE", batch_size),
                    _env_int("RECSYS_SEED", seed))
 

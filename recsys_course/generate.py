@@ -5,8 +5,12 @@ the CSVs never contain: `_oracle.parquet` (the true purchase probability of ever
 and `_generator.json` (scale, seed, planted effects, counts).
 
 Whether a cart becomes a purchase follows a logistic model over only what a model sees after
-preparation (see `PLANTED` and `_purchase_logit`). Everything is drawn from numpy Generators spawned
-from one seed, one stream per month, so the same seed gives byte-identical files.
+preparation (see `PLANTED` and `_purchase_logit`): user, product, brand and time effects, a user ×
+category affinity (a dot product, DLRM's own shape), a pure pairwise top category × hour interaction, and a
+pure 3-way top category × hour band × weekend interaction that no pair of those features carries (an explicit
+cross of cat_0 × ts_hour × ts_weekday can learn it; pairwise dot products cannot). `generate(...,
+planted=...)` or `--planted NAME=VALUE` changes the sizes (`PLANTED_NAMES`). Everything is drawn from numpy
+Generators spawned from one seed, one stream per month, so the same seed gives byte-identical files.
 """
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ import calendar
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -53,7 +58,11 @@ SCALES: dict[str, Scale] = {
 
 @dataclass(frozen=True)
 class Planted:
-    """Sizes of the planted effects on the purchase logit (standard deviations unless said otherwise)."""
+    """Sizes of the planted effects on the purchase logit (standard deviations unless said otherwise).
+
+    Change them with `Planted(cross=0.0)`, `PLANTED.with_values(triple=1.0)`, `generate(..., planted={"cross": 0})`
+    or `python -m recsys_course generate --planted cross=0 triple=1.0`; `PLANTED_NAMES` says what each one is.
+    """
 
     intercept: float = 0.15
     user: float = 0.15  # per-user effect (small: a user has ~12 labelled rows to learn it from)
@@ -64,10 +73,57 @@ class Planted:
     weekend: float = 0.20
     discount: float = 2.5  # per unit of discount (0.2 off -> +0.5)
     cross: float = 0.90  # top category x hour, a pure interaction (no main effect of either)
+    triple: float = 0.45  # top category x hour band x weekend, a pure 3-way interaction (no main or pairwise effect)
     cross_pair: tuple[str, str] = ("cat_0", "ts_hour")
+    cross_triple: tuple[str, str, str] = ("cat_0", "ts_hour", "ts_weekday")  # the model's columns that carry it
+
+    def with_values(self, **values: float) -> "Planted":
+        """A copy with some effect sizes changed, validated (unknown names and bad values are refused)."""
+        for name, value in values.items():
+            if name not in PLANTED_NAMES:
+                raise ValueError(f"unknown planted effect {name!r}: choose from {', '.join(PLANTED_NAMES)}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+                raise ValueError(f"planted effect {name}={value!r} is not a finite number")
+            if name != "intercept" and value < 0:
+                raise ValueError(f"planted effect {name}={value!r} is a size: it cannot be negative")
+        return replace(self, **{k: float(v) for k, v in values.items()})
 
 
 PLANTED = Planted()
+PLANTED_NAMES: dict[str, str] = {  # what `--planted NAME=VALUE` can change, and what each name is
+    "intercept": "the base purchase logit (can be negative)",
+    "user": "sd of the per-user effect",
+    "item": "sd of the per-product effect",
+    "affinity": "scale of the user x top-category affinity (a rank-2 dot product)",
+    "brand": "sd of the per-brand effect",
+    "hour_amplitude": "amplitude of the smooth daily curve (peak at 19h UTC)",
+    "weekend": "logit added on Saturdays and Sundays",
+    "discount": "logit per unit of discount (0.2 off -> discount x 0.2)",
+    "cross": "sd of the pure pairwise top category x hour interaction",
+    "triple": "sd of the pure 3-way top category x hour band x weekend interaction",
+}
+HOUR_BANDS = np.repeat(np.arange(4), 6)  # hour -> band: night 0-5, morning 6-11, afternoon 12-17, evening 18-23
+
+
+def planted_from(spec: "Planted | Mapping[str, float] | Sequence[str] | None") -> Planted:
+    """A `Planted` from None (the course's), a `Planted`, a mapping {name: value}, or "NAME=VALUE" strings."""
+    if spec is None:
+        return PLANTED
+    if isinstance(spec, Planted):
+        return spec
+    if isinstance(spec, Mapping):
+        return PLANTED.with_values(**spec)
+    values: dict[str, float] = {}
+    for item in spec:
+        name, sep, text = str(item).partition("=")
+        if not sep:
+            raise ValueError(f"--planted {item!r}: write NAME=VALUE, e.g. cross=0 (names: {', '.join(PLANTED_NAMES)})")
+        try:
+            values[name.strip()] = float(text)
+        except ValueError:
+            raise ValueError(f"--planted {item!r}: {text!r} is not a number (write NAME=VALUE, e.g. cross=0)") from None
+    return PLANTED.with_values(**values)
+
 
 # Behaviour (not label) parameters, tuned to REES46's published shape.
 MEAN_EXTRA_PRODUCTS = 2.4  # distinct products per session = 1 + Poisson(2.4)
@@ -97,6 +153,7 @@ class Catalogue:
     top_vectors: np.ndarray
     cross: np.ndarray  # [top, hour]
     tops: list[str] = field(default_factory=list)
+    triple: np.ndarray = field(default_factory=lambda: np.zeros((1, 4, 2)))  # [top, hour band, weekend]
 
 
 @dataclass
@@ -149,7 +206,7 @@ def make_catalogue(rng: np.random.Generator, scale: Scale, planted: Planted = PL
     cross -= cross.mean(axis=1, keepdims=True)  # no main effect of the top category ...
     cross -= cross.mean(axis=0, keepdims=True)  # ... nor of the hour: only the pair carries it
     cross *= planted.cross / cross.std()
-    return Catalogue(
+    cat = Catalogue(
         product_id=_unique_ints(rng, scale.products, 1_000_000, 100_000_000),
         leaf=leaf,
         brand=brand,
@@ -165,6 +222,27 @@ def make_catalogue(rng: np.random.Generator, scale: Scale, planted: Planted = PL
         cross=cross,
         tops=tops,
     )
+    top_share = np.bincount(leaf_top[cat.leaf], weights=cat.popularity, minlength=len(tops) + 1)
+    band_share = np.bincount(HOUR_BANDS, weights=HOUR_PROFILE)
+    weekend_share = np.array([WEEKDAY_PROFILE[:5].sum(), WEEKDAY_PROFILE[5:].sum()])
+    cat.triple = _pure_interaction(rng, [top_share, band_share, weekend_share], planted.triple)  # drawn last
+    return cat
+
+
+def _pure_interaction(rng: np.random.Generator, shares: list[np.ndarray], size: float) -> np.ndarray:
+    """A random array over len(shares) features with no main or lower-order effect, weighted sd `size`.
+
+    Centred along every axis with that feature's share of the rows as weights (the features are independent in
+    the simulation), so averaging over any one feature, as the data does, leaves 0: only the full combination
+    carries it.
+    """
+    table = rng.normal(0, 1, size=tuple(w.size for w in shares))
+    weights = np.ones_like(table)
+    for axis, share in enumerate(shares):
+        w = (share / share.sum()).reshape([-1 if a == axis else 1 for a in range(table.ndim)])
+        table = table - (table * w).sum(axis=axis, keepdims=True)
+        weights = weights * w
+    return table * size / np.sqrt((weights * table**2).sum())
 
 
 def make_users(rng: np.random.Generator, scale: Scale, cat: Catalogue, planted: Planted = PLANTED) -> Users:
@@ -201,6 +279,7 @@ def _purchase_logit(cat: Catalogue, users: Users, u: np.ndarray, p: np.ndarray, 
         + planted.weekend * (weekday >= 5)
         + planted.discount * discount
         + cat.cross[top, hour]
+        + cat.triple[top, HOUR_BANDS[hour], (weekday >= 5).astype(np.int64)]
     )
 
 
@@ -238,8 +317,39 @@ def month_bounds(year: int, month: int) -> tuple[int, int]:
     return start, calendar.timegm((ny, nm, 1, 0, 0, 0))
 
 
-def simulate_month(rng: np.random.Generator, year: int, month: int, n_sessions: int, cat: Catalogue,
-                   users: Users, planted: Planted = PLANTED) -> MonthEvents:
+@dataclass(frozen=True)
+class _ProductIndex:
+    """Products sorted by leaf, with their cumulative popularity: draw a product of a leaf in O(log n)."""
+
+    order: np.ndarray
+    cum_pop: np.ndarray
+    leaf_lo: np.ndarray
+    leaf_hi: np.ndarray
+
+    @classmethod
+    def of(cls, cat: Catalogue) -> "_ProductIndex":
+        order = np.argsort(cat.leaf, kind="stable")
+        leaves = np.arange(cat.leaf_top.size)
+        return cls(order, np.cumsum(cat.popularity[order]), np.searchsorted(cat.leaf[order], leaves, side="left"),
+                   np.searchsorted(cat.leaf[order], leaves, side="right"))
+
+
+@dataclass
+class _Visits:
+    """One row per (session, product) visit, in session order."""
+
+    session: np.ndarray
+    product: np.ndarray
+    user: np.ndarray
+    views: np.ndarray  # consecutive views of the product
+    carted: np.ndarray
+    discount: np.ndarray
+    cents: np.ndarray
+
+
+def _draw_sessions(rng: np.random.Generator, year: int, month: int, n_sessions: int,
+                   users: Users) -> tuple[np.ndarray, np.ndarray]:
+    """Each session's start time (seconds) and user index: weekday and hour profiles, Black Friday, activity."""
     start, end = month_bounds(year, month)
     n_days = (end - start) // 86400
     day_w = WEEKDAY_PROFILE[(np.arange(n_days) + calendar.weekday(year, month, 1)) % 7].copy()
@@ -249,93 +359,105 @@ def simulate_month(rng: np.random.Generator, year: int, month: int, n_sessions: 
     hour = rng.choice(24, size=n_sessions, p=HOUR_PROFILE / HOUR_PROFILE.sum())
     s_start = start + day * 86400 + hour * 3600 + rng.integers(0, 3600, n_sessions)
     s_user = np.searchsorted(np.cumsum(users.activity), rng.random(n_sessions) * users.activity.sum(), side="right")
-    s_user = np.minimum(s_user, users.user_id.size - 1)
+    return s_start, np.minimum(s_user, users.user_id.size - 1)
 
-    # Products of each session: mostly from one leaf category, itself mostly from the user's favourite top.
-    order = np.argsort(cat.leaf, kind="stable")
-    cum_pop = np.cumsum(cat.popularity[order])
-    leaf_lo = np.searchsorted(cat.leaf[order], np.arange(cat.leaf_top.size), side="left")
-    leaf_hi = np.searchsorted(cat.leaf[order], np.arange(cat.leaf_top.size), side="right")
+
+def _session_leaves(rng: np.random.Generator, cat: Catalogue, idx: _ProductIndex, fav: np.ndarray) -> np.ndarray:
+    """Each session's leaf category: mostly from the user's favourite top category (`fav`), by popularity."""
     leaf_pop = np.bincount(cat.leaf, weights=cat.popularity, minlength=cat.leaf_top.size)
     leaf_order = np.argsort(cat.leaf_top, kind="stable")
     cum_leaf = np.cumsum(leaf_pop[leaf_order])
     top_lo = np.searchsorted(cat.leaf_top[leaf_order], np.arange(len(cat.tops) + 1), side="left")
     top_hi = np.searchsorted(cat.leaf_top[leaf_order], np.arange(len(cat.tops) + 1), side="right")
-    fav = users.favourite_top[s_user]
-    any_top = rng.random(n_sessions) < 0.4
+    any_top = rng.random(fav.size) < 0.4
     lo = np.where(any_top, 0, top_lo[fav])
     hi = np.where(any_top, leaf_order.size, top_hi[fav])
     s_leaf = leaf_order[_sample_by_weight(rng, cum_leaf, lo, hi)]
-    s_leaf = np.where(leaf_hi[s_leaf] > leaf_lo[s_leaf], s_leaf, cat.leaf[0])  # a leaf with no product
+    return np.where(idx.leaf_hi[s_leaf] > idx.leaf_lo[s_leaf], s_leaf, cat.leaf[0])  # a leaf with no product
 
-    k = 1 + rng.poisson(MEAN_EXTRA_PRODUCTS, n_sessions)
-    v_session = np.repeat(np.arange(n_sessions), k)
+
+def _draw_visits(rng: np.random.Generator, cat: Catalogue, users: Users, idx: _ProductIndex, s_leaf: np.ndarray,
+                 s_user: np.ndarray) -> _Visits:
+    """The products each session visits (mostly of its leaf), their repeat views, carts, discounts and prices."""
+    import pandas as pd  # hash-based duplicate test: faster than sorting millions of keys
+
+    v_session = np.repeat(np.arange(s_leaf.size), 1 + rng.poisson(MEAN_EXTRA_PRODUCTS, s_leaf.size))
     in_leaf = rng.random(v_session.size) < 0.75
     v_leaf = s_leaf[v_session]
-    lo = np.where(in_leaf, leaf_lo[v_leaf], 0)
-    hi = np.where(in_leaf, leaf_hi[v_leaf], order.size)
-    v_product = order[_sample_by_weight(rng, cum_pop, lo, hi)]
+    lo = np.where(in_leaf, idx.leaf_lo[v_leaf], 0)
+    hi = np.where(in_leaf, idx.leaf_hi[v_leaf], idx.order.size)
+    v_product = idx.order[_sample_by_weight(rng, idx.cum_pop, lo, hi)]
     # A visit right after a visit of the same product would merge with it: redraw those from all products.
     for _ in range(2):
         again = np.flatnonzero((v_product[1:] == v_product[:-1]) & (v_session[1:] == v_session[:-1])) + 1
         everywhere = np.zeros(again.size, dtype=np.int64)
-        v_product[again] = order[_sample_by_weight(rng, cum_pop, everywhere, everywhere + order.size)]
+        v_product[again] = idx.order[_sample_by_weight(rng, idx.cum_pop, everywhere, everywhere + idx.order.size)]
     views = 1 + rng.poisson(MEAN_REPEAT_VIEWS, v_session.size)
-    import pandas as pd  # hash-based duplicate test: faster than sorting millions of keys
-
     first = ~pd.Series(v_session.astype(np.int64) * cat.product_id.size + v_product).duplicated().to_numpy()
     v_user = s_user[v_session]
     carted = first & (rng.random(v_session.size) < CART_RATE * users.cart_propensity[v_user])
     discount = np.where(rng.random(v_session.size) < 0.45, rng.uniform(0.05, 0.4, v_session.size), 0.0)
-    v_cents = np.maximum(np.round(cat.base_price[v_product] * (1 - discount) * 100), 77).astype(np.int64)
+    cents = np.maximum(np.round(cat.base_price[v_product] * (1 - discount) * 100), 77).astype(np.int64)
+    return _Visits(v_session, v_product, v_user, views, carted, discount, cents)
 
-    # Events: each visit's views then its cart; purchases close the session, in visit order.
-    n_visit_events = views + carted
-    e_visit = np.repeat(np.arange(v_session.size), n_visit_events)
+
+def _visit_events(rng: np.random.Generator, visits: _Visits,
+                  s_start: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each visit's views then its cart, timed from the session start: (visit index, kind, time) per event."""
+    n_visit_events = visits.views + visits.carted
+    e_visit = np.repeat(np.arange(visits.session.size), n_visit_events)
     pos_in_visit = np.arange(e_visit.size) - np.repeat(np.cumsum(n_visit_events) - n_visit_events, n_visit_events)
-    e_kind = np.where(pos_in_visit == views[e_visit], CART, VIEW)
+    e_kind = np.where(pos_in_visit == visits.views[e_visit], CART, VIEW)
     gaps = np.minimum(rng.exponential(45.0, e_visit.size).astype(np.int64) + 1, 900)
     # time within the session: cumulative gaps, restarted at each session's first event
-    e_session = v_session[e_visit]
+    e_session = visits.session[e_visit]
     csum = np.cumsum(gaps)
-    sess_first = np.searchsorted(e_session, np.arange(n_sessions), side="left")
-    e_time = s_start[e_session] + csum - csum[sess_first[e_session]]
+    sess_first = np.searchsorted(e_session, np.arange(s_start.size), side="left")
+    return e_visit, e_kind, s_start[e_session] + csum - csum[sess_first[e_session]]
 
-    cart_visits = np.flatnonzero(carted)
-    cart_time = e_time[np.flatnonzero(e_kind == CART)]  # same order as cart_visits
-    cart_dt = cart_time.astype("datetime64[s]")
+
+def _label_carts(rng: np.random.Generator, cat: Catalogue, users: Users, visits: _Visits, cart_time: np.ndarray,
+                 planted: Planted) -> tuple[np.ndarray, np.ndarray]:
+    """The true purchase probability of every cart (in visit order) and whether it was bought."""
+    cart_visits = np.flatnonzero(visits.carted)
     c_hour = ((cart_time // 3600) % 24).astype(np.int64)
-    c_weekday = ((cart_dt.astype("datetime64[D]").astype(np.int64) + 3) % 7).astype(np.int64)  # 1970-01-01 was Thursday
-    logit = _purchase_logit(cat, users, v_user[cart_visits], v_product[cart_visits], c_hour, c_weekday,
-                            discount[cart_visits], planted)
+    c_weekday = ((cart_time // 86400 + 3) % 7).astype(np.int64)  # 1970-01-01 was a Thursday
+    logit = _purchase_logit(cat, users, visits.user[cart_visits], visits.product[cart_visits], c_hour, c_weekday,
+                            visits.discount[cart_visits], planted)
     p_true = 1.0 / (1.0 + np.exp(-logit))
-    bought = rng.random(cart_visits.size) < p_true
-    buy_visits = cart_visits[bought]
-    session_last = e_time[np.searchsorted(e_session, np.arange(n_sessions), side="right") - 1]  # times grow within a session
-    rank_in_session = np.arange(buy_visits.size) - np.searchsorted(v_session[buy_visits], v_session[buy_visits], side="left")
-    p_time = session_last[v_session[buy_visits]] + 20 + 30 * rank_in_session + rng.integers(0, 20, buy_visits.size)
+    return p_true, rng.random(cart_visits.size) < p_true
 
-    time = np.concatenate([e_time, p_time])
+
+def simulate_month(rng: np.random.Generator, year: int, month: int, n_sessions: int, cat: Catalogue,
+                   users: Users, planted: Planted = PLANTED) -> MonthEvents:
+    """One month of sessions: views, carts, and purchases drawn from the planted model, sorted by time."""
+    end = month_bounds(year, month)[1]
+    idx = _ProductIndex.of(cat)
+    s_start, s_user = _draw_sessions(rng, year, month, n_sessions, users)
+    s_leaf = _session_leaves(rng, cat, idx, users.favourite_top[s_user])
+    visits = _draw_visits(rng, cat, users, idx, s_leaf, s_user)
+    e_visit, e_kind, e_time = _visit_events(rng, visits, s_start)
+    cart_visits = np.flatnonzero(visits.carted)
+    cart_time = e_time[e_kind == CART]  # same order as cart_visits
+    p_true, bought = _label_carts(rng, cat, users, visits, cart_time, planted)
+    # Purchases close the session, in visit order.
+    buy_visits = cart_visits[bought]
+    e_session = visits.session[e_visit]
+    session_last = e_time[np.searchsorted(e_session, np.arange(n_sessions), side="right") - 1]  # times grow
+    buy_session = visits.session[buy_visits]
+    rank_in_session = np.arange(buy_visits.size) - np.searchsorted(buy_session, buy_session, side="left")
+    p_time = session_last[buy_session] + 20 + 30 * rank_in_session + rng.integers(0, 20, buy_visits.size)
+
+    time = np.minimum(np.concatenate([e_time, p_time]), end - 1)
     visit = np.concatenate([e_visit, buy_visits])
     kind = np.concatenate([e_kind, np.full(buy_visits.size, PURCHASE)])
-    time = np.minimum(time, end - 1)
     o = np.argsort(time, kind="stable")
     return MonthEvents(
-        time=time[o],
-        kind=kind[o],
-        product=v_product[visit[o]],
-        user=v_user[visit[o]],
-        session=v_session[visit[o]],
-        price_cents=v_cents[visit[o]],
-        uuids=_uuid4(rng, n_sessions),
-        oracle={
-            "session": v_session[cart_visits],
-            "user": v_user[cart_visits],
-            "product": v_product[cart_visits],
-            "event_time": np.minimum(cart_time, end - 1),
-            "p_true": p_true,
-            "purchased": bought,
-        },
+        time=time[o], kind=kind[o], product=visits.product[visit[o]], user=visits.user[visit[o]],
+        session=visits.session[visit[o]], price_cents=visits.cents[visit[o]], uuids=_uuid4(rng, n_sessions),
+        oracle={"session": visits.session[cart_visits], "user": visits.user[cart_visits],
+                "product": visits.product[cart_visits], "event_time": np.minimum(cart_time, end - 1),
+                "p_true": p_true, "purchased": bought},
     )
 
 
@@ -389,10 +511,13 @@ def _thin_views(rng: np.random.Generator, ev: MonthEvents, view_fraction: float)
 
 
 def generate(out: str | os.PathLike, scale: str = "tiny", seed: int = 42, view_fraction: float | None = None,
-             gzip: bool = False, progress: bool = True, planted: Planted = PLANTED,
+             gzip: bool = False, progress: bool = True,
+             planted: "Planted | Mapping[str, float] | Sequence[str] | None" = None,
              max_sessions: int | None = None) -> dict:
     """Write the seven monthly CSVs and the sidecars into `out` (atomically); return the metadata.
 
+    `planted` changes the ground truth: a `Planted`, or {name: value} / "NAME=VALUE" strings for the names of
+    `PLANTED_NAMES` (e.g. `planted={"triple": 0}`); the effects used are recorded in `_generator.json`.
     `max_sessions` caps the sessions simulated (the scale's catalogue and users stay as they are): a quick
     preview of a large scale's format, used by the tests.
     """
@@ -402,6 +527,7 @@ def generate(out: str | os.PathLike, scale: str = "tiny", seed: int = 42, view_f
     view_fraction = spec.view_fraction if view_fraction is None else float(view_fraction)
     if not 0.0 < view_fraction <= 1.0:
         raise ValueError(f"view_fraction must be in (0, 1], got {view_fraction}")
+    planted = planted_from(planted)  # validated before anything is written
     if max_sessions is not None:
         spec = Scale(**{**asdict(spec), "sessions": min(spec.sessions, int(max_sessions))})
     with atomic_output(out) as tmp:
@@ -417,14 +543,27 @@ def _init_worker(cat: Catalogue, users: Users, planted: Planted) -> None:
     _WORKER.update(cat=cat, users=users, planted=planted)
 
 
-def _month_job(job) -> tuple[str, dict, pa.Table]:
+@dataclass(frozen=True)
+class MonthJob:
+    """One month to simulate and write: its size, its own random stream and where the CSV goes."""
+
+    year: int
+    month: int
+    n_sessions: int
+    seed_seq: np.random.SeedSequence
+    view_fraction: float
+    gzip: bool
+    folder: str
+
+
+def _month_job(job: MonthJob) -> tuple[str, dict, pa.Table]:
     """Simulate, thin and write one month; its own seed makes the result independent of the process."""
-    year, month, n_sessions, seed_seq, view_fraction, gzip, folder = job
     cat, users, planted = _WORKER["cat"], _WORKER["users"], _WORKER["planted"]
-    sim_rng, thin_rng = (np.random.default_rng(s) for s in seed_seq.spawn(2))
-    ev = _thin_views(thin_rng, simulate_month(sim_rng, year, month, n_sessions, cat, users, planted), view_fraction)
-    name = month_filename(year, month, gzip)
-    write_csv(month_table(ev, cat, users), Path(folder) / name)
+    sim_rng, thin_rng = (np.random.default_rng(s) for s in job.seed_seq.spawn(2))
+    ev = _thin_views(thin_rng, simulate_month(sim_rng, job.year, job.month, job.n_sessions, cat, users, planted),
+                     job.view_fraction)
+    name = month_filename(job.year, job.month, job.gzip)
+    write_csv(month_table(ev, cat, users), Path(job.folder) / name)
     kinds = np.bincount(ev.kind, minlength=3)
     counts = {"events": int(ev.kind.size), "views": int(kinds[VIEW]), "carts": int(kinds[CART]),
               "purchases": int(kinds[PURCHASE])}
@@ -449,7 +588,7 @@ def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip
     cat = make_catalogue(np.random.default_rng(s_cat), spec, planted)
     users = make_users(np.random.default_rng(s_users), spec, cat, planted)
     days = np.array([(month_bounds(*m)[1] - month_bounds(*m)[0]) // 86400 for m in MONTHS], dtype=float)
-    jobs = [(year, month, int(round(spec.sessions * share)), s_month, view_fraction, gzip, str(tmp))
+    jobs = [MonthJob(year, month, int(round(spec.sessions * share)), s_month, view_fraction, gzip, str(tmp))
             for (year, month), share, s_month in zip(MONTHS, days / days.sum(), s_months)]
     bar = tqdm(total=len(jobs), desc=f"generate {spec.name}", unit="month", file=sys.stderr, disable=not progress)
     workers = min(len(jobs), usable_cores()) if spec.sessions >= PARALLEL_FROM_SESSIONS else 1
@@ -484,7 +623,8 @@ def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip
         "purchase_rate": float(np.mean(oracle["purchased"].to_numpy())),
         "oracle_auc_april_unfiltered": auc(apr["purchased"].to_numpy(), apr["p_true"].to_numpy()),
         "planted": {**asdict(planted), "cross_matrix_tops": cat.tops + ["NA"],
-                    "cross_matrix": np.round(cat.cross, 4).tolist()},
+                    "cross_matrix": np.round(cat.cross, 4).tolist(), "hour_bands": HOUR_BANDS.tolist(),
+                    "triple_matrix": np.round(cat.triple, 4).tolist()},  # [top, hour band, weekend]
     }
     (tmp / META_FILE).write_text(json.dumps(meta, indent=1) + "\n")
     return meta

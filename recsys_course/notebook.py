@@ -38,8 +38,12 @@ def set_seeds(seed: int) -> None:
     tf.keras.utils.set_random_seed(seed)
 
 
-def start(*stages: str, epochs: int = 1, batch_size: int = 4096, seed: int = 42, quiet_print: bool = False) -> Params:
-    """Import TensorFlow quietly, set seeds, print the device line; check `stages` exist. Returns the parameters."""
+def start(*stages: str, epochs: int | None = None, batch_size: int | None = None, seed: int = 42,
+          quiet_print: bool = False) -> Params:
+    """Import TensorFlow quietly, set seeds, print the device line; check `stages` exist. Returns the parameters.
+
+    Epochs and batch size default to the scale's (`config.SCALE_TRAINING`); RECSYS_EPOCHS / RECSYS_BATCH_SIZE override.
+    """
     from recsys_course import quiet
 
     quiet.silence_after_tf()

@@ -2,17 +2,32 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from recsys_course import models
+from recsys_course.builders import (BUILTIN_DLRM, DCN_1, DCN_2, DCN_LOW_RANK, DLRM, ENOUGH_BINS, PAIR_CROSS,
+                                    TRIPLE_CROSS, TRIPLE_CROSS_1000, TRIPLE_EMBEDDED)
 
 pytestmark = pytest.mark.slow
 
 
+@dataclass
+class Compared:
+    """The tiny comparison, trained once for the module."""
+
+    paths: object
+    valid: object
+    schema: object
+    builders: dict
+    results: dict
+    oracle: float
+
+
 @pytest.fixture(scope="module")
-def compared(tiny_processed, tiny_prepared):
+def compared(tiny_processed, tiny_prepared) -> Compared:
     from recsys_course.config import Paths
 
     paths = Paths("tiny", tiny_processed.parent)
@@ -20,31 +35,37 @@ def compared(tiny_processed, tiny_prepared):
     builders = models.standard_models(schema)
     results = models.compare(builders, train, valid, epochs=3, batch_size=256, seed=42)
     oracle = json.loads((tiny_prepared / "prepare.json").read_text())["oracle"]["valid"]["auc"]
-    return paths, train, valid, schema, builders, {r.name: r for r in results}, oracle
+    return Compared(paths, valid, schema, builders, {r.name: r for r in results}, oracle)
 
 
 def test_every_model_learns_and_stays_below_the_oracle(compared):
-    *_, results, oracle = compared
-    assert len(results) == 9
+    results, oracle = compared.results, compared.oracle
+    assert len(results) == 12
     for name, r in results.items():
         assert 0.5 < r.auc < oracle, f"{name}: AUC {r.auc:.3f}, oracle {oracle:.3f}"
         assert np.isfinite(r.logloss) and 0.3 < r.logloss < 1.0, name
 
 
-def test_from_scratch_dlrm_has_the_builtin_parameter_count(compared):
-    *_, results, _ = compared
-    assert results["DLRM (from blocks)"].params == results["mm.DLRMModel (built-in)"].params
-    assert results["DLRM (from blocks)"].params < results["DLRM + cat_0×ts_hour (planted)"].params
+def test_parameter_counts_follow_the_architecture(compared):
+    params = {name: r.params for name, r in compared.results.items()}
+    assert params[DLRM] == params[BUILTIN_DLRM]
+    # a one-hot cross of 1000 bins adds a 1000 x 128 slice of the top MLP's first kernel, whatever it crosses
+    assert params[PAIR_CROSS] - params[DLRM] == params[TRIPLE_CROSS_1000] - params[DLRM] == 1000 * 128
+    assert params[TRIPLE_CROSS] - params[DLRM] == ENOUGH_BINS * 128
+    # the embedded id: a table of ENOUGH_BINS x 64, and one more vector in the dot products
+    assert params[TRIPLE_EMBEDDED] - params[DLRM] > ENOUGH_BINS * 64
+    assert params[DCN_1] < params[DCN_2]
 
 
 def test_the_reloaded_model_predicts_what_the_original_did(compared, tmp_path):
     import merlin.models.tf as mm
 
-    paths, train, valid, schema, builders, results, _ = compared
-    for name in ("DLRM + cat_0×ts_hour (planted)", "DCN CrossBlock depth 2"):
-        original = results[name].model
+    valid = compared.valid
+    for i, name in enumerate((TRIPLE_CROSS, TRIPLE_EMBEDDED, DCN_2)):
+        original = compared.results[name].model
         sample = mm.sample_batch(valid, batch_size=5, include_targets=False)
-        reloaded = models.reload_weights(builders[name], original, tmp_path / name.replace(" ", "_") / "w", sample)
+        folder = tmp_path / f"model{i}" / "w"
+        reloaded = models.reload_weights(compared.builders[name], original, folder, sample)
         a, b = models.predict(original, valid), models.predict(reloaded, valid)
         assert a.shape == (valid.num_rows,) and np.allclose(a, b, atol=1e-6), name
 
@@ -52,12 +73,29 @@ def test_the_reloaded_model_predicts_what_the_original_did(compared, tmp_path):
 def test_cross_kernel_picture_and_ranking(compared):
     from recsys_course import analysis
 
-    paths, train, valid, schema, builders, results, _ = compared
-    blocks = analysis.cross_kernel_blocks(results["DCN CrossBlock depth 1"].model, models.dcn_feature_order(schema), 64)
+    results, paths = compared.results, compared.paths
+    blocks = analysis.cross_kernel_blocks(results[DCN_1].model, models.dcn_feature_order(compared.schema), 64)
     assert blocks.shape == (9, 9) and (blocks.values > 0).all()
-    low = analysis.first_cross_kernel(results["DCN depth 2, low rank 16"].model)
+    low = analysis.first_cross_kernel(results[DCN_LOW_RANK].model)
     assert low.shape == (576, 576) and np.linalg.matrix_rank(low) <= 16
     user = int(models.read_processed(paths.valid, ["user_id_raw"])["user_id_raw"].iloc[0])
-    top = models.rank_for_user(results["DLRM (from blocks)"].model, paths, user, k=5)
+    top = models.rank_for_user(results[DLRM].model, paths, user, k=5)
     assert len(top) == 5 and top["score"].is_monotonic_decreasing and top["score"].between(0, 1).all()
     assert top["product_id_raw"].is_unique
+
+
+def test_every_scale_trains_enough_steps_and_the_environment_overrides(tiny_prepared, monkeypatch):
+    """tiny's default batch gives >= 20 gradient steps an epoch (batch 4096 gave one); RECSYS_* still override."""
+    from recsys_course.config import SCALE_TRAINING, Params
+
+    rows = json.loads((tiny_prepared / "prepare.json").read_text())["train"]["rows"]
+    assert rows // SCALE_TRAINING["tiny"].batch_size >= 20
+    monkeypatch.setenv("RECSYS_SCALE", "tiny")
+    monkeypatch.delenv("RECSYS_BATCH_SIZE", raising=False)
+    monkeypatch.delenv("RECSYS_EPOCHS", raising=False)
+    assert (Params.from_env().batch_size, Params.from_env().epochs) == (SCALE_TRAINING["tiny"].batch_size,
+                                                                         SCALE_TRAINING["tiny"].epochs)
+    assert Params.from_env(epochs=5).epochs == 5  # a notebook's explicit choice beats the scale's
+    monkeypatch.setenv("RECSYS_BATCH_SIZE", "64")
+    monkeypatch.setenv("RECSYS_EPOCHS", "3")
+    assert (Params.from_env(epochs=5).batch_size, Params.from_env(epochs=5).epochs) == (64, 3)

@@ -164,6 +164,60 @@ def test_planted_cross_is_a_pure_interaction(tiny_raw):
     assert meta["planted"]["cross_pair"] == ["cat_0", "ts_hour"]
 
 
+def test_planted_triple_is_a_pure_three_way_interaction(tiny_raw):
+    meta = json.loads((tiny_raw / META_FILE).read_text())["planted"]
+    t = np.array(meta["triple_matrix"])
+    assert t.shape == (14, 4, 2)  # top category (13 + no code) x hour band x weekend
+    assert meta["hour_bands"] == [h // 6 for h in range(24)]
+    assert meta["cross_triple"] == ["cat_0", "ts_hour", "ts_weekday"] and meta["triple"] == 0.45
+
+
+def test_pure_interaction_has_no_lower_order_effect_under_its_weights():
+    from recsys_course.generate import _pure_interaction
+
+    shares = [np.array([5.0, 1.0, 2.0]), np.array([1.0, 3.0, 3.0, 1.0]), np.array([5.0, 2.0])]
+    t = _pure_interaction(np.random.default_rng(0), shares, 0.45)
+    w = [s / s.sum() for s in shares]
+    weights = w[0][:, None, None] * w[1][None, :, None] * w[2][None, None, :]
+    assert np.sqrt((weights * t**2).sum()) == pytest.approx(0.45)
+    for axis in range(3):  # averaging over any one feature, as the data does, leaves 0: no pair carries it
+        assert np.abs(np.tensordot(t, w[axis], axes=([axis], [0]))).max() < 1e-9
+
+
+def test_planted_effects_can_be_changed_and_are_recorded(tmp_path):
+    from recsys_course.generate import PLANTED, Planted, planted_from
+
+    assert planted_from(None) == PLANTED and planted_from(["cross=0", "triple=1.5"]) == Planted(cross=0, triple=1.5)
+    assert planted_from({"cross": 0}) == PLANTED.with_values(cross=0.0)
+    meta = generate(tmp_path / "off", "tiny", seed=4, progress=False, max_sessions=3000, planted={"triple": 0})
+    assert meta["planted"]["triple"] == 0 and not np.any(meta["planted"]["triple_matrix"])
+    assert json.loads((tmp_path / "off" / META_FILE).read_text())["planted"]["triple"] == 0
+    on = generate(tmp_path / "on", "tiny", seed=4, progress=False, max_sessions=3000)
+    # only the labels' probabilities change: the same sessions, views and carts
+    assert meta["files"]["2019-Oct.csv"]["carts"] == on["files"]["2019-Oct.csv"]["carts"]
+    assert meta["oracle_auc_april_unfiltered"] != on["oracle_auc_april_unfiltered"]
+
+
+@pytest.mark.parametrize("bad, message", [({"bogus": 1}, "unknown planted effect 'bogus'"),
+                                          ({"cross": -1}, "cannot be negative"),
+                                          ({"triple": "big"}, "not a finite number"),
+                                          (["cross"], "write NAME=VALUE"), (["cross=abc"], "not a number")])
+def test_bad_planted_effects_are_refused_and_leave_nothing(tmp_path, bad, message):
+    with pytest.raises(ValueError, match=message):
+        generate(tmp_path / "x", "tiny", progress=False, max_sessions=1000, planted=bad)
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_generate_verb_takes_planted_values(tmp_path, capsys):
+    from recsys_course.cli import build_parser
+
+    args = build_parser().parse_args(["generate", "--out", str(tmp_path / "x"), "--planted", "cross=0", "triple=2"])
+    assert args.planted == ["cross=0", "triple=2"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["generate", "--out", str(tmp_path / "x"), "--planted", "crosss=0"])
+    assert "unknown planted effect 'crosss'" in capsys.readouterr().err
+
+
 def test_auc_matches_the_pairwise_definition():
     rng = np.random.default_rng(0)
     y = rng.random(300) < 0.4
