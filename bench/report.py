@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+from recsys_course import benchfigures
 from recsys_course.builders import (BUILTIN_DCN, BUILTIN_DLRM, DCN_1, DCN_2, DLRM, ENOUGH_BINS, NESTED_CROSS,
                                     TRIPLE_CROSS, TRIPLE_CROSS_1000, TRIPLE_EMBEDDED)
 
@@ -233,6 +234,7 @@ def write_report(r: dict, folder: Path) -> None:
              *_pipeline(r), *_wall_times(r), "", "## Goals missed, and why", "", *(missed or ["None."])]
     (folder / "RESULTS.md").write_text("\n".join(lines) + "\n")
     _plots(r, folder)
+    benchfigures.update_readme(results=r)  # the README's bench block, rendered from the same results
 
 
 def _plots(r: dict, folder: Path) -> None:

@@ -188,3 +188,41 @@ def strongest_interactions(results: dict) -> list[str]:
             lines.append(f"strongest {key[:-1]} at `small`: {' × '.join(top['features'])} "
                          f"({top['interaction']:.3f})")
     return lines
+
+
+# ---- the README's figures: rendered between markers, never typed (tests/test_readme_figures.py holds them equal) ----
+README = REPO_ROOT / "README.md"
+FINDINGS_MARKERS = ("<!-- bench:findings -->", "<!-- /bench:findings -->")
+
+
+def readme_findings(results: dict) -> str:
+    """The README's "What the course finds" table and its verdict lines, from the bench results."""
+    from recsys_course import builders
+
+    oracle = oracle_auc(results)
+    lines = [f"Measured by `make bench`: {setting(results)}.", "",
+             "| model | valid AUC (mean ± sd) | paired gain vs DLRM |", "|---|---:|---:|"]
+    if oracle is not None:
+        lines.append(f"| oracle (the generator's true probabilities) | {oracle:.4f} | |")
+    for name in runs(results):
+        g = gain(results, name, builders.DLRM)
+        lines.append(f"| {name} | {auc(results, name)} | "
+                     f"{'' if name == builders.DLRM else f'{g.mean:+.4f} ± {g.sd:.4f}'} |")
+    lines += ["", *(f"- {s}" for s in gain_sentences(results, [builders.NESTED_CROSS, builders.TRIPLE_CROSS,
+                                                                 builders.DCN_1, builders.DCN_2], builders.DLRM))]
+    lines += [f"- {s}" for s in controlled_sentences(results)]
+    return "\n".join(lines)
+
+
+def render_readme(text: str, results: dict) -> str:
+    """`text` (the README) with the block between FINDINGS_MARKERS replaced by `readme_findings(results)`."""
+    start, end = FINDINGS_MARKERS
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{readme_findings(results)}\n{end}{tail}"
+
+
+def update_readme(path: str | Path = README, results: dict | None = None) -> None:
+    """Rewrite the README's bench block from bench/results.json (called by bench/report.py)."""
+    path = Path(path)
+    path.write_text(render_readme(path.read_text(), results if results is not None else load()))
