@@ -1,10 +1,10 @@
 """The 2022 workshop's data preparation, with Dask, for generated and real REES46 CSVs alike.
 
-raw monthly CSVs -> validate -> keep cart/purchase events -> shuffle by user -> label each
-(session, product) cart: 1 if the product is purchased later in the session, else 0 -> split
-category_code into cat_0..cat_3, fill brand, hour/weekday -> keep the last row per (user, product) ->
-time split (train Oct-Mar, valid Apr) -> each user's last 50 rows -> filter train to >=5 rows per
-user and per item until stable -> valid keeps known users and items.
+raw monthly CSVs (plain or gzipped, see `rawfiles`) -> validate -> keep cart/purchase events -> shuffle by user ->
+label each (session, product) cart: 1 if the product is purchased later in the session, else 0 -> split
+category_code into cat_0..cat_3, fill brand, hour/weekday -> keep the last row per (user, product) -> time split
+(train Oct-Mar, valid Apr by default; `Options.for_valid_month` for another download) -> each user's last 50 rows ->
+filter train to >=5 rows per user and per item until stable -> valid keeps known users and items.
 
 Only cart and purchase events (a few percent of a real month) survive the first, streaming step, so a
 5 GB month is never held in memory. `scheduler` is a Dask address; None starts a local cluster.
@@ -12,8 +12,9 @@ Only cart and purchase events (a few percent of a real month) survive the first,
 from __future__ import annotations
 
 import calendar
-import gzip
 import json
+import re
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,22 +25,36 @@ import pandas as pd
 
 from recsys_course.device import usable_cores
 from recsys_course.files import atomic_output
-from recsys_course.formats import CAT_LEVELS, COLUMNS, EVENT_TYPES, HEADER, PREPARED_COLUMNS, TIME_FORMAT
+from recsys_course.formats import CAT_LEVELS, PREPARED_COLUMNS
 from recsys_course.oracle import oracle_metrics
+from recsys_course.rawfiles import EVENTS_META, RawDataError, check_file, events_frame, month_of, raw_files
 
-
-
-class RawDataError(ValueError):
-    """A raw CSV is not in the REES46 format; the message names the file, the problem and a sample row."""
+__all__ = ["Options", "RawDataError", "label_rows", "prepare", "dask_client"]
 
 
 @dataclass(frozen=True)
 class Options:
+    """The time split and the filters. Train is [train_start, valid_start), valid [valid_start, valid_end)."""
+
     train_start: str = "2019-10-01"
     valid_start: str = "2020-04-01"
     valid_end: str = "2020-05-01"
     max_rows_per_user: int = 50
     min_rows: int = 5  # per user and per item in train
+
+    @classmethod
+    def for_valid_month(cls, month: str, **kwargs) -> "Options":
+        """Validate on `month` ('2019-11'); train on every month from October 2019 up to it."""
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
+            raise ValueError(f"--valid-month {month!r}: expected a month like 2019-11")
+        start = pd.Timestamp(f"{month}-01")
+        return cls(valid_start=start.strftime("%Y-%m-%d"),
+                   valid_end=(start + pd.DateOffset(months=1)).strftime("%Y-%m-%d"), **kwargs)
+
+    @property
+    def valid_month(self) -> str:
+        """'2020-04': the month validation starts in."""
+        return self.valid_start[:7]
 
     def bounds(self) -> tuple[int, int, int]:
         def ts(day: str) -> int:
@@ -48,102 +63,38 @@ class Options:
         return ts(self.train_start), ts(self.valid_start), ts(self.valid_end)
 
 
-def raw_files(raw: str | Path) -> list[Path]:
-    raw = Path(raw)
-    if not raw.is_dir():
-        raise RawDataError(f"{raw}: no such directory of raw CSVs")
-    files = sorted(p for p in raw.iterdir() if p.name.endswith((".csv", ".csv.gz")) and not p.name.startswith("_"))
-    if not files:
-        raise RawDataError(f"{raw}: no .csv or .csv.gz files (expected monthly files such as 2019-Oct.csv)")
-    return files
+def _overlaps(month: str, start: str, end: str) -> bool:
+    """Whether the month '2019-10' overlaps the days [start, end) ('2019-10-01' strings compare in time order)."""
+    after = (pd.Timestamp(f"{month}-01") + pd.DateOffset(months=1)).strftime("%Y-%m-%d")
+    return f"{month}-01" < end and after > start
 
 
-def _open_text(path: Path):
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+def select_files(raw: Path, files: list[Path], opts: Options) -> list[Path]:
+    """The files the split reads: monthly names that overlap [train_start, valid_end), and any other name.
 
-
-def check_file(path: Path) -> None:
-    """Header, encoding and emptiness of one file, from its first megabyte."""
-    try:
-        with _open_text(path) as f:
-            head = f.read(1 << 20)
-    except (OSError, EOFError) as e:
-        raise RawDataError(f"{path.name}: cannot be read ({e})") from None
-    if not head.strip():
-        raise RawDataError(f"{path.name}: the file is empty (expected the header line {HEADER!r} and events)")
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as e:
-        if e.start < len(head) - 4:  # not merely a multi-byte character cut at the megabyte boundary
-            line = head[: e.start].count(b"\n") + 1
-            sample = head.splitlines()[line - 1][:200]
-            raise RawDataError(f"{path.name}: not UTF-8 text (byte 0x{head[e.start]:02x} on line {line}); "
-                               f"sample row: {sample!r}") from None
-        text = head[: e.start].decode("utf-8")
-    lines = text.splitlines()
-    header = [c.strip() for c in lines[0].lstrip("\ufeff").split(",")]
-    if header != COLUMNS:
-        missing = [c for c in COLUMNS if c not in header]
-        extra = [c for c in header if c not in COLUMNS]
-        what = "; ".join(x for x in (f"missing columns {missing}" if missing else "",
-                                      f"extra columns {extra}" if extra else "") if x) or "columns out of order"
-        raise RawDataError(f"{path.name}: header does not match REES46 ({what}); "
-                           f"expected {HEADER!r}, found {lines[0][:200]!r}")
-    if len(lines) < 2 or not lines[1].strip():
-        raise RawDataError(f"{path.name}: the file has a header but no events")
-
-
-def _bad(df: pd.DataFrame, mask: np.ndarray, problem: str) -> None:
-    if mask.any():
-        row = df.iloc[int(np.argmax(mask))]
-        sample = ",".join("" if pd.isna(row[c]) else str(row[c]) for c in COLUMNS)
-        raise RawDataError(f"{Path(str(row['path'])).name}: {int(np.sum(mask))} row(s) with {problem}; "
-                           f"sample row: {sample}")
-
-
-def parse_events(df: pd.DataFrame) -> pd.DataFrame:
-    """Validate one partition of raw text and return its cart and purchase events, typed.
-
-    The checks run as Arrow compute kernels over the text columns: about 3x faster than pandas' parsers.
+    With monthly names only, a missing validation month (or no month before it) stops here, before any reading,
+    with the months found and the option to use.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    months = {f: month_of(f) for f in files}
+    named = sorted({m for m in months.values() if m})
+    if named and all(months.values()):
+        has_valid = any(_overlaps(m, opts.valid_start, opts.valid_end) for m in named)
+        has_train = any(_overlaps(m, opts.train_start, opts.valid_start) for m in named)
+        if not (has_valid and has_train):
+            raise RawDataError(_split_advice(raw, named, opts, has_valid))
+    return [f for f in files if months[f] is None or _overlaps(months[f], opts.train_start, opts.valid_end)]
 
-    col = {c: pa.array(df[c], type=pa.string(), from_pandas=True) for c in COLUMNS}
 
-    def mask(arr) -> np.ndarray:
-        return np.asarray(pc.fill_null(arr, True).to_numpy(zero_copy_only=False), dtype=bool)
-
-    text = [c for c in COLUMNS if pc.any(pc.match_substring(col[c], "\ufffd")).as_py()]
-    if text:
-        _bad(df, np.logical_or.reduce([mask(pc.match_substring(col[c], "\ufffd")) for c in text]),
-             "bytes that are not UTF-8")
-    _bad(df, ~df["event_type"].isin(EVENT_TYPES).to_numpy(), f"an event_type not in {list(EVENT_TYPES)}")
-    when = col["event_time"]
-    ts = pc.strptime(pc.utf8_slice_codeunits(when, 0, 19), format=TIME_FORMAT, unit="s", error_is_null=True)
-    _bad(df, mask(pc.or_(pc.is_null(ts), pc.invert(pc.equal(pc.utf8_slice_codeunits(when, 19, 30), " UTC")))),
-         "an unparsable event_time (expected like '2019-10-01 00:00:04 UTC')")
-    price_ok = pc.match_substring_regex(col["price"], r"^-?[0-9]+(\.[0-9]*)?$")
-    _bad(df, mask(pc.invert(price_ok)), "a non-numeric price")
-    price = pc.cast(pc.if_else(price_ok, col["price"], "0"), pa.float64()).to_numpy(zero_copy_only=False)
-    _bad(df, price < 0, "a negative price")
-    ids = {}
-    for c in ("product_id", "user_id"):
-        ok = pc.utf8_is_digit(col[c])
-        _bad(df, mask(pc.invert(ok)), f"a {c} that is not a non-negative integer")
-        ids[c] = pc.cast(col[c], pa.int64()).to_numpy(zero_copy_only=False)
-    seconds = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False)
-    keep = (df["event_type"].isin(("cart", "purchase")) & df["user_session"].notna()).to_numpy()
-    return pd.DataFrame({
-        "event_time_ts": seconds[keep],
-        "event_type": df["event_type"].to_numpy()[keep],
-        "product_id": ids["product_id"][keep],
-        "category_code": df["category_code"].to_numpy()[keep],
-        "brand": df["brand"].to_numpy()[keep],
-        "price": price[keep],
-        "user_id": ids["user_id"][keep],
-        "user_session": df["user_session"].to_numpy()[keep],
-    })
+def _split_advice(raw: Path, named: list[str], opts: Options, has_valid: bool) -> str:
+    found = f"{raw}: months found: {', '.join(named)}"
+    if not has_valid:
+        problem = f"no file for the validation month {opts.valid_month}"
+    else:
+        problem = f"no month from {opts.train_start[:7]} before the validation month {opts.valid_month} to train on"
+    usable = [m for m in named if any(_overlaps(n, opts.train_start, f"{m}-01") for n in named)]
+    if not usable:
+        return f"{found}; {problem}. A split needs two months (train, then validation): add a month"
+    return f"{found}; {problem}. Validate on the last month instead: --valid-month {usable[-1]}"
 
 
 def label_rows(events: pd.DataFrame, opts: Options) -> pd.DataFrame:
@@ -185,17 +136,12 @@ def dask_client(scheduler: str | None = None, n_workers: int = 1) -> Iterator[ob
             yield client
         return
     processes = n_workers > 1
-    with LocalCluster(n_workers=n_workers, threads_per_worker=max(1, usable_cores() // n_workers), processes=processes,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with warnings.catch_warnings():  # its status page moves to a free port when another cluster runs: say nothing
+        warnings.filterwarnings("ignore", message="Port 8787 is already in use")
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=max(1, usable_cores() // n_workers),
+                               processes=processes, dashboard_address=None)
+    with cluster, Client(cluster) as client:
         yield client
-
-
-def _raw_frame(files: list[Path], blocksize: str):
-    import dask.dataframe as dd
-
-    return dd.read_csv([str(f) for f in files], dtype=str, keep_default_na=False, na_values=[""],
-                       blocksize=None if any(f.name.endswith(".gz") for f in files) else blocksize,
-                       include_path_column="path", encoding="utf-8", encoding_errors="replace")
 
 
 def _filter_train(train, min_rows: int):
@@ -212,32 +158,26 @@ def _filter_train(train, min_rows: int):
 def prepare(raw: str | Path, out: str | Path, scheduler: str | None = None, opts: Options = Options(),
             blocksize: str = "64MB", n_workers: int = 1) -> dict:
     """Label, split and filter the raw CSVs in `raw`; write `out/{train,valid}` parquet atomically."""
-    files = raw_files(raw)
+    raw = Path(raw)
+    files = select_files(raw, raw_files(raw), opts)
     for f in files:
         check_file(f)
     with atomic_output(out) as tmp:
         with dask_client(scheduler, n_workers):
-            train, valid = _label_split_filter(_raw_frame(files, blocksize), opts)
+            train, valid = _label_split_filter(events_frame(files, blocksize), opts)
             summary = {name: _write_split(frame, tmp / name, name, opts, raw)
                        for name, frame in (("train", train), ("valid", valid))}
-        summary["oracle"] = oracle_metrics(Path(raw), tmp)
+        summary["oracle"] = oracle_metrics(raw, tmp)
         summary["raw_files"] = [f.name for f in files]
+        summary["split"] = {"train": [opts.train_start, opts.valid_start], "valid": [opts.valid_start, opts.valid_end]}
         (tmp / "prepare.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
 
-_EVENTS_META = pd.DataFrame({
-    "event_time_ts": pd.Series(dtype="int64"), "event_type": pd.Series(dtype=object),
-    "product_id": pd.Series(dtype="int64"), "category_code": pd.Series(dtype=object),
-    "brand": pd.Series(dtype=object), "price": pd.Series(dtype="float64"),
-    "user_id": pd.Series(dtype="int64"), "user_session": pd.Series(dtype=object)})
-
-
-def _label_split_filter(raw_df, opts: Options):
-    """Dask graph: validate and keep carts/purchases, shuffle by user, label, split, filter. (train, valid)."""
-    events = raw_df.map_partitions(parse_events, meta=_EVENTS_META)
-    events = events.shuffle(on="user_id", npartitions=max(1, raw_df.npartitions // 4), shuffle="tasks")
-    rows = events.map_partitions(label_rows, opts, meta=label_rows(_EVENTS_META, opts)).persist()
+def _label_split_filter(events, opts: Options):
+    """Dask graph: carts/purchases shuffled by user, labelled, split, filtered. (train, valid)."""
+    events = events.shuffle(on="user_id", npartitions=max(1, events.npartitions // 4), shuffle="tasks")
+    rows = events.map_partitions(label_rows, opts, meta=label_rows(EVENTS_META, opts)).persist()
     train = _filter_train(rows[rows["split"] == "train"].drop(columns="split"), opts.min_rows)
     valid = rows[rows["split"] == "valid"].drop(columns="split")
     known_users = set(train["user_id"].unique().compute())
@@ -249,9 +189,10 @@ def _write_split(frame, folder: Path, name: str, opts: Options, raw) -> dict:
     """Compute one split (small: labelled rows only), sort it by time and write one parquet file."""
     pdf = frame.compute().sort_values(["event_time_ts", "user_id", "product_id"], kind="stable")
     if pdf.empty:
-        raise RawDataError(f"{raw}: no {name} rows survive preparation (need carts in "
-                           f"{'Oct-Mar' if name == 'train' else 'April'} by users and items with "
-                           f">= {opts.min_rows} train rows)")
+        when = (f"from {opts.train_start} to before {opts.valid_start}" if name == "train"
+                else f"in the validation month {opts.valid_month}")
+        raise RawDataError(f"{raw}: no {name} rows survive preparation (need carts {when} by users and items "
+                           f"with >= {opts.min_rows} train rows; --valid-month chooses another month)")
     folder.mkdir()
     pdf.reset_index(drop=True).to_parquet(folder / "part.0.parquet", index=False)
     return {"rows": len(pdf), "users": int(pdf["user_id"].nunique()), "items": int(pdf["product_id"].nunique()),
