@@ -1,4 +1,7 @@
-"""Reading the course's data at each stage: raw monthly CSVs, processed parquet as Merlin datasets or pandas frames."""
+"""Reading the course's data: processed parquet as Merlin datasets or pandas frames, and the generator's view share.
+
+(Raw monthly CSVs are read by `recsys_course.rawfiles`.)
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,14 +31,6 @@ def read_processed(folder: Path, columns: Sequence[str] | None = None) -> "pd.Da
 
     parts = sorted(Path(folder).glob("*.parquet"))
     return pd.concat([pd.read_parquet(p, columns=list(columns) if columns else None) for p in parts], ignore_index=True)
-
-
-def read_events(raw: Path, month: str = "2019-Oct", columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """One month of raw events (plain or gzipped)."""
-    path = raw / f"{month}.csv"
-    if not path.exists():
-        path = raw / f"{month}.csv.gz"
-    return pd.read_csv(path, usecols=list(columns) if columns else None)
 
 
 def view_fraction(raw: Path) -> float:

@@ -20,38 +20,36 @@ def _plt():
     return plt
 
 
-def funnel(events: pd.DataFrame, kept_views: float = 1.0):
-    """Counts per event type and the two conversion rates, as a table and a bar chart.
+def funnel(month, kept_views: float = 1.0):
+    """Views, carts and purchases of one month as linear bars, each labelled with its count and its rate.
 
-    With thinned views (`kept_views` < 1) the view count is scaled back up, so the view -> cart rate is the real one.
+    `month` is a `rawfiles.MonthProfile`. With thinned views (`kept_views` < 1, generated data only) the view count is
+    scaled back up, so the view -> cart rate is the real one.
     """
-    counts = events["event_type"].value_counts().reindex(["view", "cart", "purchase"]).fillna(0).astype(int)
-    table = pd.DataFrame({"events in the file": counts})
-    if kept_views < 1.0:
-        table["events before thinning views"] = [round(counts["view"] / kept_views), counts["cart"], counts["purchase"]]
-    full = table.iloc[:, -1]
-    table["rate vs previous step"] = [np.nan, full["cart"] / full["view"], full["purchase"] / full["cart"]]
+    counts = month.by_type.reindex(["view", "cart", "purchase"], fill_value=0).astype(float)
+    counts["view"] /= kept_views
+    notes = [f"{counts['view']:,.0f}", f"{counts['cart']:,.0f}  ({counts['cart'] / counts['view']:.1%} of views)",
+             f"{counts['purchase']:,.0f}  ({counts['purchase'] / counts['cart']:.1%} of carts)"]
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 2.6))
-    ax.barh(full.index[::-1], full.values[::-1], color=["#76b900", "#4a90d9", "#999999"])
-    ax.set_xscale("log")
-    ax.set_xlabel("events in the month (log scale)")
+    fig, ax = plt.subplots(figsize=(6, 2.4))
+    ax.barh(counts.index[::-1], counts.values[::-1], color=["#76b900", "#4a90d9", "#999999"])
+    for y, (count, note) in enumerate(zip(counts.values[::-1], notes[::-1])):
+        ax.text(count + counts.max() * 0.01, y, note, va="center", fontsize=9)
+    ax.set_xlim(0, counts.max() * 1.6)
+    ax.set_xlabel(f"events in {month.name} (linear scale)")
     ax.set_title("view → cart → purchase")
     fig.tight_layout()
-    return table, fig
+    return fig
 
 
-def rhythm(events: pd.DataFrame):
-    """Share of events by hour of day (UTC) and by weekday."""
-    t = pd.to_datetime(events["event_time"].str.slice(0, 19))
+def rhythm(month):
+    """Share of a month's events by hour of day (UTC), and the mean number of events per calendar day of each weekday
+    (a month has four or five of each weekday: totals would mostly count days)."""
     plt = _plt()
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 2.6))
-    t.dt.hour.value_counts(normalize=True).sort_index().plot.bar(ax=a, color="#4a90d9")
-    a.set_xlabel("hour (UTC)")
-    a.set_ylabel("share of events")
-    t.dt.dayofweek.value_counts(normalize=True).sort_index().plot.bar(ax=b, color="#76b900")
-    b.set_xticklabels(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], rotation=0)
-    b.set_xlabel("weekday")
+    (month.by_hour / month.events).plot.bar(ax=a, color="#4a90d9", xlabel="hour (UTC)", ylabel="share of events")
+    month.per_weekday()["events per day"].plot.bar(ax=b, color="#76b900", rot=0, xlabel="weekday",
+                                                   ylabel="events per day (mean)")
     fig.tight_layout()
     return fig
 
