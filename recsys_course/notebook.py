@@ -5,9 +5,11 @@ import os
 import random
 
 from recsys_course import device
-from recsys_course.config import Params, Paths
+from recsys_course.config import REAL, Params, Paths
 
 _MAKE_DATA = "make data SCALE={scale}   (or run notebooks/01_data_and_etl.ipynb)"  # makes every stage
+_PREPARE_REAL = ("put the REES46 monthly files in {raw}, then: make data SCALE=real   "
+                 "(README: 'Use the real data')")
 
 
 class PrerequisiteMissing(RuntimeError):
@@ -24,7 +26,7 @@ def require(paths: Paths, *stages: str) -> None:
         if not have[stage]:
             raise PrerequisiteMissing(
                 f"no {stage} data for scale '{paths.scale}' in {paths.root}. Run first: "
-                + _MAKE_DATA.format(scale=paths.scale))
+                + (_PREPARE_REAL.format(raw=paths.raw) if paths.scale == REAL else _MAKE_DATA.format(scale=paths.scale)))
 
 
 def set_seeds(seed: int) -> None:

@@ -5,6 +5,9 @@
 same), `cross` (one CrossBlock: its depth and rank), `dot`, `hashed_cross`, `filter`, `parallel` (named branches and
 an aggregation), `shortcut`, `residual`, `agg`, `task`, `other`. The checks compare these with what an exercise asks;
 `describe` prints them for messages ("expected …, got …"). Only public attributes of Merlin 23.08 are read.
+Embedding tables are named by the features they embed (not their keys); a task's `pre` block is read as steps
+before the task; `dot` records the axis its vectors were stacked on (1: between features). Parallel and shortcut
+steps keep their block objects (`block`, `blocks`) so that a check can run a part on the batch.
 """
 from __future__ import annotations
 
@@ -39,16 +42,24 @@ def _branches(block) -> dict[str, Any]:
 def _parallel(block) -> list[Step]:
     branches = _branches(block)
     if branches and all(type(b).__name__ == "EmbeddingTable" for b in branches.values()):
-        step = Step("embeddings", {"features": tuple(sorted(branches)),
-                                   "dims": tuple(sorted({int(b.dim) for b in branches.values()}))})
+        step = _tables(list(branches.values()))
+        step.info["keys"] = tuple(sorted(branches))
         return [*_pre(block), step, *_post(block)]
     kind = {"WithShortcut": "shortcut", "ResidualBlock": "residual"}.get(type(block).__name__, "parallel")
     paths = {name: steps(b) for name, b in branches.items()}
     if kind == "parallel":
-        return [*_pre(block), Step("parallel", {"branches": paths, "agg": _agg(block)}), *_post(block)]
+        return [*_pre(block), Step("parallel", {"branches": paths, "agg": _agg(block), "block": block,
+                                                "blocks": branches}), *_post(block)]
     keep = paths.pop("shortcut", [])
     main = next(iter(paths.values()), [])
-    return [*_pre(block), Step(kind, {"main": main, "keep": keep, "agg": _agg(block)}), *_post(block)]
+    return [*_pre(block), Step(kind, {"main": main, "keep": keep, "agg": _agg(block), "block": block}), *_post(block)]
+
+
+def _tables(tables: list) -> Step:
+    """Embedding tables, named by the features they embed (not by the keys they are filed under)."""
+    features = {name for t in tables for name in (getattr(t, "features", None) or {t.col_schema.name: None})}
+    return Step("embeddings", {"features": tuple(sorted(features)), "dims": tuple(sorted({int(t.dim) for t in tables})),
+                               "trainable": all(t.trainable for t in tables)})
 
 
 def _pre(block) -> list[Step]:
@@ -69,7 +80,8 @@ def _sequential(block) -> list[Step]:
             out.extend([] if type(layer).__name__ == "Cross" else steps(layer))
             continue
         ranks = {getattr(c.dense, "low_rank_dim", None) for c in crosses}  # one CrossBlock is one step
-        out.append(Step("cross", {"depth": len(crosses), "rank": ranks.pop() if len(ranks) == 1 else sorted(ranks)}))
+        out.append(Step("cross", {"depth": len(crosses), "rank": ranks.pop() if len(ranks) == 1 else sorted(ranks),
+                                  "bias": all(getattr(c.dense, "use_bias", True) for c in crosses)}))
     return out
 
 
@@ -89,11 +101,12 @@ def _leaf(layer) -> list[Step]:
     if name == "DotProductInteraction":
         return [Step("dot")]
     if name in AGGREGATIONS:
-        return [Step("agg", {"agg": AGGREGATIONS[name]})]
+        return [Step("agg", {"agg": AGGREGATIONS[name], "axis": getattr(layer, "axis", None)})]
     if name == "EmbeddingTable":
-        return [Step("embeddings", {"features": (layer.col_schema.name,), "dims": (int(layer.dim),)})]
-    if "Task" in name or name.endswith("Output"):
-        return [Step("task", {"type": name, "target": getattr(layer, "target_name", None) or getattr(layer, "target", None)})]
+        return [_tables([layer])]
+    if "Task" in name or name.endswith("Output"):  # a task's `pre` block runs before it: a top MLP given as pre=
+        target = getattr(layer, "target_name", None) or getattr(layer, "target", None)
+        return [*_pre(layer), Step("task", {"type": name, "target": target})]
     return [Step("other", {"type": name})]
 
 
@@ -129,7 +142,7 @@ def _tidy(raw: list[Step]) -> list[Step]:
         if last is not None and step.kind == last.kind == "mlp":
             last.info["widths"] = [*last["widths"], *step["widths"]]
         elif last is not None and step.kind == "dot" and last.kind == "agg" and last["agg"] == "stack":
-            out[-1] = step
+            out[-1] = Step("dot", {"axis": last["axis"]})  # axis 1: between features; -1: between coordinates
         elif last is not None and step.kind == "agg" and last.kind == "parallel" and last["agg"] in (None, step["agg"]):
             last.info["agg"] = step["agg"]
         else:
@@ -176,7 +189,7 @@ def _word(step: Step) -> str:
     if k == "filter":
         return f"Filter({step['names']})"
     if k == "dot":
-        return "dot products"
+        return "dot products" + (f" (stacked on axis {step['axis']})" if step["axis"] not in (None, 1) else "")
     if k == "parallel":
         inner = "; ".join(f"{n}: {describe(p)}" for n, p in step["branches"].items())
         return f"ParallelBlock{{{inner}}}" + (f" ({step['agg']})" if step["agg"] else "")

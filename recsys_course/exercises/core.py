@@ -15,7 +15,7 @@ import sysconfig
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 NOT_ATTEMPTED = "not attempted"
 INCORRECT = "incorrect"
@@ -121,12 +121,19 @@ def _learners_frame(exc: BaseException) -> traceback.FrameSummary | None:
 
 
 def raised_message(exc: BaseException) -> str:
-    """`KeyError: 'x' — at `line``, naming the learner's line; or saying the error came from inside a library."""
+    """`KeyError: 'x' — at `line``, naming the learner's line; else where the error came from (a library, the check)."""
     first = str(exc).splitlines()[0] if str(exc) else ""
     frame = _learners_frame(exc)
-    where = (f" — at `{(frame.line or '').strip()}`" if frame is not None else
-             " — raised inside Merlin/TensorFlow when the check ran your answer on a 5-row batch; "
-             "check the widths and names your blocks use")
+    if frame is not None:
+        where = f" — at `{(frame.line or '').strip()}`"
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        last = frames[-1].filename if frames else ""
+        if any(lib in last for lib in ("/merlin/", "/tensorflow/", "/keras/")):
+            where = (" — raised inside Merlin/TensorFlow when the check ran your answer on a 5-row batch; "
+                     "check the widths and names your blocks use")
+        else:
+            where = " — raised when the check used your answer; check its type and how it is called"
     return f"{type(exc).__name__}: {first[:300]}{where}"
 
 
@@ -136,6 +143,15 @@ def caller_scope(frame) -> dict[str, Any]:
     if frame:
         scope.update(frame.f_locals)
     return scope
+
+
+class Earlier(NamedTuple):
+    """An earlier exercise's answer, as a later check compares with it."""
+
+    name: str
+    label: str
+    value: Any
+    whole_ok: bool  # the notebook's current value: it may be part of the new model as a whole
 
 
 class Lab:
@@ -150,18 +166,21 @@ class Lab:
         self.exercises = [cls(self, i + 1) for i, cls in enumerate(classes)]
         return tuple(self.exercises)
 
-    def earlier_answers(self, exercise: "Exercise", scope: dict[str, Any]) -> list[tuple[str, str, Any]]:
-        """(name, label, value) of every earlier exercise's answer: the one its check last saw, else the notebook's.
+    def earlier_answers(self, exercise: "Exercise", scope: dict[str, Any]) -> list[Earlier]:
+        """Every earlier exercise's answers: the one its check last saw, and the
+        notebook's current value when it differs (a Q1 cell re-run, or never checked).
 
-        What a check saw comes first, so that a learner who later reuses a name for a new block (`interaction = …`
-        again in Q4) is compared with the Q1 answer, not with the new block itself.
+        A value a check saw may not appear in a later model at all; the notebook's value may (whole_ok), because a
+        learner may reuse a name for a new block (`interaction = …` again in Q4): only its parts must not be shared.
         """
         found = []
         for ex in self.exercises[: exercise.number - 1]:
             for name in ex.names:
-                value = self.checked.get(name, scope.get(name, ____))
-                if value is not ____:
-                    found.append((name, ex.label, value))
+                checked, current = self.checked.get(name, ____), scope.get(name, ____)
+                if checked is not ____:
+                    found.append(Earlier(name, ex.label, checked, False))
+                if current is not ____ and current is not checked:
+                    found.append(Earlier(name, ex.label, current, True))
         return found
 
 
@@ -196,7 +215,13 @@ class Exercise:
         return self._outcome(values, caller_scope(inspect.currentframe().f_back))
 
     def _outcome(self, values: dict[str, Any], scope: dict[str, Any]) -> Outcome:
-        values = values or {n: scope.get(n, ____) for n in self.names}
+        unknown = sorted(set(values) - set(self.names))
+        if unknown:
+            given = ", ".join(f"`{n}`" for n in unknown)
+            return Outcome(self.label, INCORRECT, f"q{self.number}.check() does not know {given}: it checks "
+                           f"{', '.join(f'`{n}`' for n in self.names)} (call `q{self.number}.check()`, or "
+                           f"`q{self.number}.check({self.names[0]}=...)`).")
+        values = {n: values[n] if n in values else scope.get(n, ____) for n in self.names}
         blank = [n for n in self.names if values.get(n, ____) is ____]
         if blank:
             return Outcome(self.label, NOT_ATTEMPTED,

@@ -11,9 +11,10 @@ from recsys_course.exercises.core import Exercise, Incorrect, Lab
 
 NESTING_COLUMNS = ("product_id", "cat_0", "cat_1", "cat_2", "brand", "ts_hour")
 TOY = pd.DataFrame({"child": [1, 1, 2, 3, 3, 4], "parent": ["a", "a", "a", "b", "b", "b"],
-                    "many": [1, 2, 3, 4, 5, 6], "loose": ["x", "y", "x", "x", "y", "y"]})
+                    "many": [1, 2, 3, 4, 5, 6], "loose": ["x", "y", "x", "x", "y", "y"],
+                    "twin": ["p", "p", "q", "r", "r", "s"]})  # one to one with child: nested both ways
 TOY_ANSWERS = {("child", "parent"): True, ("parent", "child"): False, ("many", "parent"): True,
-               ("child", "loose"): False, ("loose", "parent"): False}
+               ("child", "loose"): False, ("loose", "parent"): False, ("child", "twin"): True, ("twin", "child"): True}
 
 
 def as_number(value: Any, name: str, whole: bool = False) -> float:
@@ -23,6 +24,8 @@ def as_number(value: Any, name: str, whole: bool = False) -> float:
                         + (" (take the single number out of it, e.g. `.item()` or `float(...)`)." if hasattr(value, "shape") else "."))
     if value != value:
         raise Incorrect(f"`{name}` is NaN: the computation did not find any value.")
+    if value in (float("inf"), float("-inf")):
+        raise Incorrect(f"`{name}` is infinite ({value}): a count or a share is a finite number.")
     if whole and float(value) != int(value):
         raise Incorrect(f"`{name}` = {value} is not a whole number: parameters are counted one by one.")
     return float(value)
@@ -46,7 +49,7 @@ class Q1(Exercise):
             raise Incorrect("that is the share of carts that were *not* bought: the label 1 means purchased.")
         if abs(value - self.ctx["rows"]["target"].sum()) < 1e-6:
             raise Incorrect("that is the number of bought carts; divide by the number of carts (or take the mean).")
-        if abs(value - truth) < 0.01 and abs(value - truth) > 1e-6:
+        if abs(value - truth) > 1e-6 and any(value == round(truth, k) for k in range(1, 6)):
             raise Incorrect(f"close, but {value} is rounded: give the exact share, not a rounded figure.")
         if abs(value - truth) > 1e-6:
             raise Incorrect(f"{value:.4f} is not the share of train rows whose target is 1. Each row is one cart; "
@@ -66,15 +69,33 @@ class Q2(Exercise):
     def verify(self, is_nested) -> None:
         if not callable(is_nested):
             raise Incorrect(f"`is_nested` should be a function `is_nested(rows, child, parent)`, got {type(is_nested).__name__}.")
+        _require_signature(is_nested)
         got = _on_toy(lambda *k: _truth_value(is_nested(*k)))
         for pattern, message in TOY_MISTAKES:
             if got == _on_toy(pattern):
                 raise Incorrect(message)
         wrong = [k for k in TOY_ANSWERS if got[k] != TOY_ANSWERS[k]]
         if wrong:
+            twin = " (the two columns map one to one: each is nested in the other)" if "twin" in wrong[0] else ""
             raise Incorrect(f"on a small test table, child={wrong[0][0]!r}, parent={wrong[0][1]!r}: expected "
-                            f"{TOY_ANSWERS[wrong[0]]}, got {got[wrong[0]]}.")
+                            f"{TOY_ANSWERS[wrong[0]]}, got {got[wrong[0]]}{twin}.")
+        long = pd.DataFrame({"child": [1] * 1500, "parent": ["a"] * 1499 + ["b"]})
+        if _truth_value(is_nested(long, "child", "parent")):
+            raise Incorrect("on a 1,500-row table whose last row gives child 1 a second parent, your function says "
+                            "nested: look at every row, not the first ones or a sample.")
         _on_the_data(is_nested, self.ctx["rows"])
+
+
+def _require_signature(fn) -> None:
+    import inspect
+
+    try:
+        inspect.signature(fn).bind(TOY, "child", "parent")
+    except TypeError:
+        raise Incorrect(f"`is_nested` should take three arguments, `is_nested(rows, child, parent)`; yours is "
+                        f"`is_nested{inspect.signature(fn)}`.") from None
+    except ValueError:  # no signature to read (a builtin): calling it will tell
+        pass
 
 
 def _on_toy(fn) -> dict[tuple[str, str], bool]:

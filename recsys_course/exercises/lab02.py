@@ -69,11 +69,18 @@ def check_item_embeddings(path: list[Step], items: tuple[str, ...]) -> None:
     if not tables or path[0].kind != "embeddings":
         raise Incorrect(f"expected `mm.Embeddings(...)` of the item columns, got {describe(path)}.")
     got = tables[0]["features"]
+    if len(got) < len(tables[0]["keys"] or ()):  # several tables built on one column
+        raise Incorrect(f"the tables are filed under {list(tables[0]['keys'])} but embed {list(got)}: build each table on "
+                        "its own column (`mm.EmbeddingTable(32, c)` for each column `c`), or simply "
+                        "`mm.Embeddings(schema.select_by_tag(Tags.ITEM), dim=32)`.")
     if set(got) != set(items):
         extra, missing = sorted(set(got) - set(items)), sorted(set(items) - set(got))
         raise Incorrect(f"embeddings for {list(got)}: select the columns tagged ITEM (extra: {extra}, missing: {missing}).")
     if tables[0]["dims"] != (WIDTH,):
         raise Incorrect(f"the vectors are {'/'.join(map(str, tables[0]['dims']))} wide; the exercise asks for dim={WIDTH}.")
+    if tables[0]["trainable"] is False:
+        raise Incorrect("the tables are frozen (trainable=False): they would keep their random start values. "
+                        "Leave `trainable` at its default.")
     if len(path) > 1:
         raise Incorrect(f"`mm.Embeddings` returns one vector per feature as a dict; this block continues with "
                         f"{describe(path[1:])}. Keep the embeddings apart (no aggregation).")
@@ -89,8 +96,19 @@ class Q2(Exercise):
     success = "five tables, one 32-wide vector per item feature."
 
     def verify(self, item_embeddings) -> None:
-        check_item_embeddings(_require_block(item_embeddings, "item_embeddings"), _tags(self.ctx["schema"], "ITEM"))
-        _out(item_embeddings, self.ctx["batch"], "item_embeddings")
+        items = _tags(self.ctx["schema"], "ITEM")
+        check_item_embeddings(_require_block(item_embeddings, "item_embeddings"), items)
+        check_item_vectors(_out(item_embeddings, self.ctx["batch"], "item_embeddings"), items, self.ctx["batch"])
+
+
+def check_item_vectors(out, items: tuple[str, ...], batch) -> None:
+    """On the batch: one 32-wide vector per ITEM feature, keyed by the feature's name."""
+    rows = len(next(iter(batch.values())))
+    expected = {name: (rows, WIDTH) for name in items}
+    if out != expected:
+        raise Incorrect(f"on the {rows}-row batch the block outputs {out}; expected one ({rows}, {WIDTH}) vector per item "
+                        f"feature, keyed {list(items)}: give every feature its own table "
+                        "(`mm.Embeddings(schema.select_by_tag(Tags.ITEM), dim=32)`).")
 
 
 class Q3(Exercise):
@@ -119,8 +137,19 @@ class Q3(Exercise):
         if agg != "concat":
             raise Incorrect(f"aggregation={agg!r} does not make one flat vector per row ('stack' gives (batch, 6, 32), "
                             "'sum' adds the vectors): pass `aggregation=\"concat\"`.")
+        items = _tags(self.ctx["schema"], "ITEM")
+        check_item_vectors(_out(path[0]["blocks"][_emb_key(path[0])], self.ctx["batch"], "item_tower"), items,
+                           self.ctx["batch"])
         out = _out(item_tower, self.ctx["batch"], "item_tower")
+        width = (len(items) + 1) * WIDTH
+        if out[1:] != (width,):
+            raise Incorrect(f"`item_tower` outputs {out} on the batch; expected (rows, {width}): five 32-wide item "
+                            "embeddings and the 32-wide bottom MLP, concatenated.")
         return f"{out[1]} numbers per row (five 32-wide item embeddings and the 32-wide bottom MLP), ready for an MLP."
+
+
+def _emb_key(step: Step) -> str:
+    return next(n for n, p in step["branches"].items() if p and p[0].kind == "embeddings")
 
 
 def lab02(schema, batch) -> tuple[Exercise, ...]:

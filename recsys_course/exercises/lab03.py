@@ -56,10 +56,9 @@ interaction = inputs.connect_with_shortcut(
     def verify(self, interaction) -> str:
         if not hasattr(interaction, "connect") or not callable(interaction):
             raise Incorrect(f"`interaction` should be a Merlin block, got {type(interaction).__name__}.")
-        rules.check_dlrm_interaction(steps(interaction), feature_spec(self.ctx["schema"], DIM, BOTTOM, False))
-        width = int(interaction(self.ctx["batch"]).shape[1])
-        n = len(feature_spec(self.ctx["schema"], DIM, BOTTOM, False).categorical) + 1
-        return f"{DIM} (bottom MLP) + {n * (n - 1) // 2} dot products = {width} inputs for the top MLP."
+        spec = feature_spec(self.ctx["schema"], DIM, BOTTOM, False)
+        width = rules.check_dlrm_interaction(steps(interaction), spec, self.ctx["batch"])
+        return f"{DIM} (bottom MLP) + {width - DIM} dot products = {width} inputs for the top MLP."
 
 
 class Q2(Exercise):
@@ -75,9 +74,11 @@ class Q2(Exercise):
         schema = self.ctx["schema"]
         path = rules.model_path(dlrm_model, "dlrm_model", all_features(schema), FROM_BLOCKS)
         body = [s for s in path if s.kind != "task"]
-        rules.check_dlrm_interaction(body[:2], feature_spec(schema, DIM, BOTTOM, False))
+        spec = feature_spec(schema, DIM, BOTTOM, False)
+        rules.check_dlrm_interaction(body[:2], spec)
         rules.check_top(path, 2, TOP, "the interaction")
         rules.require_output(dlrm_model, self.ctx["batch"], "dlrm_model")
+        rules.check_interaction_output(body[0], body[1], self.ctx["batch"], spec)
 
 
 class Q3(Exercise):
@@ -104,8 +105,10 @@ cross_features = strengths.sort_values("interaction", ascending=False)["features
         if got != set(top["features"]):
             ranked = table[table["features"].map(set) == got]
             where = f"it ranks #{ranked.index[0] + 1} ({ranked['interaction'].iloc[0]:.2f})" if len(ranked) else "it is not scored"
+            advice = ("Rank pairs *and* triples together (`order=3`)." if len(got) != len(top["features"]) else
+                      "Take the strongest: sort by `interaction`, descending, and take the first row.")
             raise Incorrect(f"{' × '.join(sorted(got))} is not what your data rewards most: {where}, and another set "
-                            f"scores {top['interaction']:.2f}. Rank pairs *and* triples together (`order=3`).")
+                            f"scores {top['interaction']:.2f}. {advice}")
 
 
 def _feature_set(value) -> set[str]:
@@ -150,21 +153,26 @@ cross_model = mm.Model(body, mm.BinaryClassificationTask("target"), schema=schem
         crosses = find(path, "hashed_cross")
         if not crosses:
             raise Incorrect("no HashedCross in the model: add a wide branch with `mm.HashedCross(...)` beside DLRM.")
-        message = self._check_cross(crosses[0])
+        self._check_cross(crosses[0])
         top = path[0]
         if top.kind != "parallel" or len(top["branches"]) != 2:
             raise Incorrect(f"expected a ParallelBlock of two branches (DLRM, HashedCross) first, got {describe(path[:1])}.")
+        wide = [n for n, p in top["branches"].items() if find(p, "hashed_cross")]
         deep = [p for p in top["branches"].values() if not find(p, "hashed_cross")]
         if len(deep) != 1 or not find(deep[0], "embeddings"):
             raise Incorrect(f"one branch should be DLRM (inputs → dot products with the shortcut), the other the "
                             f"HashedCross; got {describe(path[:1])}.")
-        rules.check_dlrm_interaction(deep[0], feature_spec(schema, DIM, BOTTOM, False))
+        spec = feature_spec(schema, DIM, BOTTOM, False)
+        rules.check_dlrm_interaction(deep[0], spec)
+        _check_wide_path(top["branches"][wide[0]])
         if top["agg"] != "concat":
             raise Incorrect(f"the two branches are aggregated with {top['agg']}: pass `aggregation=\"concat\"`.")
         rules.check_top(path, 1, TOP, "the concatenated DLRM and cross")
-        rules.require_output(cross_model, self.ctx["batch"], "cross_model")
         rules.fresh_blocks(cross_model, "cross_model", self.lab.earlier_answers(self, self.scope))
-        return message
+        rules.require_output(cross_model, self.ctx["batch"], "cross_model")
+        rules.check_interaction_output(deep[0][0], deep[0][1], self.ctx["batch"], spec)
+        _check_wide_output(top["blocks"][wide[0]], self.ctx["batch"], crosses[0]["bins"])
+        return "a wide cross of the features your data rewards, with a bin for every combination, beside DLRM."
 
     def _check_cross(self, cross) -> str:
         truth = tuple(self.lab.strengths().loc[0, "features"])
@@ -178,10 +186,37 @@ cross_model = mm.Model(body, mm.BinaryClassificationTask("target"), schema=schem
         if cross["bins"] < combos:
             raise Incorrect(f"num_bins={cross['bins']} for {combos} combinations of {' × '.join(truth)} in your data: "
                             f"many combinations would share a bin (hash collisions). Use at least {combos} bins.")
-        if cross["mode"] != "one_hot":
+        if cross["mode"] not in ("one_hot", "multi_hot"):  # one cross: multi_hot is the same one-hot vector
             raise Incorrect(f"output_mode={cross['mode']!r} gives bin ids; this wide branch is the one-hot cross "
                             "(leave output_mode at its default).")
-        return "a wide cross of the features your data rewards, with a bin for every combination, beside DLRM."
+
+
+def _check_wide_path(path: list) -> None:
+    """The wide branch is the HashedCross alone (possibly wrapped in a one-branch ParallelBlock, concatenated)."""
+    def alone(steps_: list):  # a Filter that selects the crossed columns (TabularBlock.from_schema adds one) is fine
+        rest = [s for s in steps_ if s.kind != "filter"]
+        return rest[0] if len(rest) == 1 else None
+
+    step = alone(path)
+    while step is not None and step.kind == "parallel" and len(step["branches"]) == 1 and step["agg"] in (None, "concat"):
+        step = alone(next(iter(step["branches"].values())))
+    if step is None or step.kind != "hashed_cross":
+        raise Incorrect(f"the wide branch should be the HashedCross alone, its one-hot vector going straight into the "
+                        f"concatenation; got {describe(path)}. Leave out anything else in that branch.")
+
+
+def _check_wide_output(block, batch, bins: int) -> None:
+    """On the batch the wide branch gives one one-hot vector of `bins` numbers per row."""
+    import numpy as np
+
+    out = block(batch)
+    values = list(out.values()) if isinstance(out, dict) else [out]
+    got = [tuple(v.shape) for v in values]
+    rows = len(next(iter(batch.values())))
+    array = np.asarray(values[0], dtype=float) if len(values) == 1 else None
+    if array is None or got[0] != (rows, bins) or not (np.isin(array, (0, 1)).all() and (array.sum(1) == 1).all()):
+        raise Incorrect(f"the wide branch outputs {got} on the {rows}-row batch; expected one one-hot vector of "
+                        f"num_bins={bins} per row, i.e. ({rows}, {bins}) with a single 1 in each row.")
 
 
 class Lab03(Lab):

@@ -43,6 +43,9 @@ def check_dcn(path: list[Step], schema, depth: int, rank: int | None) -> None:
         raise Incorrect(f"the CrossBlock has {cross['depth']} cross layer(s); depth {depth} means {depth}.")
     if cross["rank"] != rank:
         raise Incorrect(_rank_message(cross["rank"], rank))
+    if not cross["bias"]:
+        raise Incorrect("the cross layers have no bias (use_bias=False): each layer computes x0 ⊙ (x W + b) + x, "
+                        "leave use_bias at its default.")
     rules.check_top(path, 2, TOP, "the CrossBlock")
 
 
@@ -83,8 +86,8 @@ dcn_low_rank = mm.Model(low_rank_inputs.connect(mm.CrossBlock(2, low_rank_dim=16
     def verify(self, dcn_low_rank) -> str:
         path = rules.model_path(dcn_low_rank, "dcn_low_rank", all_features(self.ctx["schema"]), FROM_BLOCKS)
         check_dcn(path, self.ctx["schema"], 2, RANK)
-        rules.require_output(dcn_low_rank, self.ctx["batch"], "dcn_low_rank")
         rules.fresh_blocks(dcn_low_rank, "dcn_low_rank", self.lab.earlier_answers(self, self.scope))
+        rules.require_output(dcn_low_rank, self.ctx["batch"], "dcn_low_rank")
         return (f"each cross layer now has {2 * WIDTH * RANK + WIDTH:,} parameters instead of "
                 f"{WIDTH * WIDTH + WIDTH:,}.")
 

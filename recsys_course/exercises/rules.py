@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from recsys_course.exercises.anatomy import Step, describe, find, steps
-from recsys_course.exercises.core import Incorrect
-from recsys_course.formats import TARGET
+from recsys_course.exercises.core import Earlier, Incorrect
+from recsys_course.formats import CONTINUOUS, TARGET
 
 SCHEMA_TRAP = ("the model reads only {found}: without `schema=schema`, Merlin 23.08 takes its inputs from the "
                "input blocks it can see and silently drops every categorical feature. Pass `schema=schema` to mm.Model.")
-READY_MADE = {"Debug": "mm.DLRMModel (or mm.DLRMBlock)", "Continuous": "mm.DCNModel (or mm.InputBlockV2)"}
+READY_MADE = {"Debug": "mm.DLRMModel (or mm.DLRMBlock)", "Continuous": "mm.DCNModel (or mm.InputBlockV2)",
+              "EmbeddingFeatures": "mm.Model.from_block, which puts Merlin's own input block (one concatenated tensor) "
+                                   "in front of your blocks, so they never see the features"}
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,18 @@ def require_task(path: list[Step]) -> None:
 
 
 def require_features(model, expected: set[str]) -> None:
+    """The model's schema holds every feature: the schema trap (only the continuous ones) gets its own message."""
     from merlin.schema import Tags
 
     found = set() if getattr(model, "schema", None) is None else set(
         model.schema.excluding_by_tag(Tags.TARGET).column_names)
-    if found != expected:
+    if found == expected:
+        return
+    missing = expected - found
+    if not found or missing.isdisjoint(CONTINUOUS):  # the trap keeps the continuous features only
         raise Incorrect(SCHEMA_TRAP.format(found=sorted(found)))
+    raise Incorrect(f"the model reads only {sorted(found)} (missing: {sorted(expected - found)}): pass the whole "
+                    "`schema=schema` to mm.Model, not a selection of it, so every feature reaches the model.")
 
 
 def require_output(model, batch, name: str) -> None:
@@ -77,26 +85,82 @@ def require_output(model, batch, name: str) -> None:
         raise Incorrect(f"`{name}` outputs {got} on a {rows}-row batch; expected ({rows}, 1): one probability per row.")
 
 
-def fresh_blocks(model, name: str, earlier: list[tuple[str, str, Any]]) -> None:
-    """The model must not share weight variables with an earlier answer (a reused, already built block)."""
-    own = {v.ref(): v for v in model.variables}
-    for other_name, label, value in earlier:
-        shared = [own[v.ref()] for v in getattr(value, "variables", []) if v.ref() in own]
-        if shared:
-            raise Incorrect(f"`{name}` shares {len(shared)} weight variables ({_kinds(shared)}) with `{other_name}` "
-                            f"({label}): it reuses a block that is already part of that model, so training one changes "
-                            "the other and the comparison is contaminated. Build fresh blocks in this cell: call "
-                            "mm.Embeddings(...), mm.MLPBlock(...) and mm.ParallelBlock(...) again (or write a small "
-                            "function that returns new blocks and call it once per model).")
+def fresh_blocks(model, name: str, earlier: list[Earlier]) -> None:
+    """The model must not reuse a block of an earlier answer: the same block objects (built or not) or variables.
+
+    `earlier` (Lab.earlier_answers): a value still in the notebook under an earlier name may be a new
+    block the learner put *whole* into this model (`interaction = …` again), which shares nothing with an earlier
+    model (whole_ok); an answer a check saw is never allowed inside the new model.
+    """
+    mine = {id(m): m for m in _modules(model)}
+    own_vars = {v.ref() for v in _variables(model)}
+    for other in earlier:
+        if other.whole_ok and id(other.value) in mine:
+            continue
+        shared = [m for m in _modules(other.value) if id(m) in mine and _holds_weights(m)]
+        shared_vars = [v for v in _variables(other.value) if v.ref() in own_vars]
+        if shared or shared_vars:
+            what = f"`{other.name}` itself" if id(other.value) in mine else f"{_reused(shared, shared_vars)} of `{other.name}`"
+            raise Incorrect(f"`{name}` reuses {what} ({other.label}): the very same "
+                            "objects, so the two models share their weights, training one changes the other and the "
+                            f"comparison is contaminated. Build fresh blocks in this cell: call {_calls(shared)} again "
+                            "(or write a small function that returns new blocks and call it once per model).")
 
 
-def _kinds(variables) -> str:
-    """'embedding tables, MLP weights': what a list of Keras variables belongs to."""
-    def kind(v) -> str:
-        n = v.name.lower()
-        return "embedding tables" if "embedding" in n else "cross layers" if "cross" in n else "MLP weights"
+def _variables(value) -> list:
+    """The weight variables a block or model has so far (none before it is built)."""
+    try:
+        return list(getattr(value, "variables", []))
+    except ValueError:  # an unbuilt Keras model refuses to list its weights
+        return []
 
-    return ", ".join(sorted({kind(v) for v in variables}))
+
+def _modules(value) -> list:
+    """The Keras layers inside a block or model (itself included), built or not."""
+    import tensorflow as tf
+
+    if not isinstance(value, tf.Module):
+        return []
+    return [value, *(m for m in value.submodules if isinstance(m, tf.keras.layers.Layer))]
+
+
+WEIGHTED = ("Dense", "EmbeddingTable", "Cross", "DenseMaybeLowRank", "BatchNormalization", "Task", "Output")
+
+
+def _holds_weights(layer) -> bool:
+    """Whether a layer has (or will have, once built) weights of its own or in its sublayers: sharing a stateless
+    block such as `DotProductInteractionBlock()` or a Filter changes nothing."""
+    return any(any(w in type(m).__name__ for w in WEIGHTED) for m in [layer, *layer.submodules])
+
+
+def _outermost(shared: list) -> list:
+    """The shared layers that are not inside another shared layer (what the learner actually reused)."""
+    inner = {id(s) for m in shared for s in m.submodules}
+    return [m for m in shared if id(m) not in inner]
+
+
+def _block_name(layer) -> str:
+    """A layer's class name, `MLPBlock` for a SequentialBlock of Dense layers only."""
+    inner = getattr(layer, "layers", None)
+    if type(layer).__name__ == "SequentialBlock" and inner and all("Dense" in type(x).__name__ for x in inner):
+        return "MLPBlock"
+    return type(layer).__name__
+
+
+def _reused(shared: list, variables: list) -> str:
+    if not shared:
+        return f"{len(variables)} weight variables"
+    names = sorted({_block_name(m) for m in _outermost(shared)})
+    return f"the block{'s' if len(names) > 1 else ''} {', '.join(names)}"
+
+
+CALLS = {"Task": "mm.BinaryClassificationTask(\"target\")", "MLPBlock": "mm.MLPBlock([...])", "_Dense": "mm.MLPBlock([...])",
+         "Cross": "mm.CrossBlock(...)", "Embedding": "mm.Embeddings(...)"}
+
+
+def _calls(shared: list) -> str:
+    found = {call for m in _outermost(shared) for key, call in CALLS.items() if key in _block_name(m)}
+    return ", ".join(sorted(found)) or "mm.Embeddings(...), mm.MLPBlock(...) and mm.ParallelBlock(...)"
 
 
 def _branch_with(step: Step, kind: str) -> tuple[str, list[Step]] | None:
@@ -116,6 +180,10 @@ def check_inputs(step: Step | None, spec: InputsSpec) -> str:
         raise Incorrect("the ParallelBlock has no embeddings branch: add `mm.Embeddings(schema.select_by_tag("
                         f"Tags.CATEGORICAL), dim={spec.dim})`.")
     table = find(emb[1], "embeddings")[0]
+    if len(emb[1]) != 1:
+        raise Incorrect(f"the embeddings branch continues with {describe([x for x in emb[1] if x is not table])}: keep "
+                        "`mm.Embeddings(...)` alone in its branch; the interaction comes after the ParallelBlock, over "
+                        "all the vectors (embeddings and the bottom MLP's) together.")
     if set(table["features"]) != set(spec.categorical):
         missing, extra = sorted(set(spec.categorical) - set(table["features"])), sorted(set(table["features"]) - set(spec.categorical))
         raise Incorrect(f"the embeddings cover {list(table['features'])}: expected all {len(spec.categorical)} "
@@ -156,8 +224,9 @@ def _check_bottom(step: Step, spec: InputsSpec) -> str:
     return name
 
 
-def check_dot_shortcut(step: Step | None, bottom_name: str, branches: Sequence[str]) -> None:
-    """DLRM's interaction: dot products with the bottom MLP's vector kept beside them, concatenated."""
+def check_dot_shortcut(step: Step | None, bottom_name: str, keys: set[str]) -> None:
+    """DLRM's interaction: dot products between the feature vectors, with the bottom MLP's vector kept beside them
+    (concatenated). `keys` are the names of the inputs' outputs (one per embedded feature, and the bottom branch)."""
     if step is None:
         raise Incorrect("there is no interaction after the inputs: add `connect_with_shortcut(DotProductInteractionBlock(), "
                         f"shortcut_filter=mm.Filter(\"{bottom_name}\"), aggregation=\"concat\")`.")
@@ -170,28 +239,59 @@ def check_dot_shortcut(step: Step | None, bottom_name: str, branches: Sequence[s
                         "products: `connect_with_shortcut(..., aggregation=\"concat\")`.")
     if step.kind != "shortcut" or [s.kind for s in step["main"]] != ["dot"]:
         raise Incorrect(f"expected the dot-product interaction with a shortcut, got {describe([step])}.")
-    keep = step["keep"]
-    if not keep:
-        raise Incorrect("without `shortcut_filter` the whole input dict is kept beside the dot products: pass "
-                        f"`shortcut_filter=mm.Filter(\"{bottom_name}\")`.")
-    names = keep[0]["names"]
-    names = [names] if isinstance(names, str) else list(names) if isinstance(names, (list, tuple)) else names
-    if names != [bottom_name]:
-        raise Incorrect(f"`mm.Filter({names!r})` keeps nothing useful: the shortcut must keep the bottom MLP's branch, "
-                        f"named {bottom_name!r} in your ParallelBlock (its branches: {list(branches)}). "
-                        f"Use `shortcut_filter=mm.Filter(\"{bottom_name}\")`.")
+    if step["main"][0]["axis"] not in (None, 1):
+        raise Incorrect(f"the vectors are stacked on axis {step['main'][0]['axis']}, so the dot products are taken between "
+                        "embedding *coordinates*, not between the feature vectors: use `DotProductInteractionBlock()` "
+                        "(or `mm.StackFeatures(axis=1)` before `mm.DotProductInteraction()`).")
+    _check_kept(step["keep"], bottom_name, keys)
     if step["agg"] != "concat":
         raise Incorrect(f"the shortcut's outputs are aggregated with {step['agg']}: pass `aggregation=\"concat\"` so the "
                         "bottom vector and the dot products make one tensor.")
 
 
-def check_dlrm_interaction(path: list[Step], spec: InputsSpec) -> None:
-    """A path that is exactly DLRM's interaction: inputs, then dot products with the shortcut."""
+def _check_kept(keep: list[Step], bottom_name: str, keys: set[str]) -> None:
+    """The shortcut keeps exactly the bottom MLP's output (whichever way the Filter says it)."""
+    use = f"Use `shortcut_filter=mm.Filter(\"{bottom_name}\")`."
+    if not keep:
+        raise Incorrect("without `shortcut_filter` the whole input dict is kept beside the dot products: pass "
+                        f"`shortcut_filter=mm.Filter(\"{bottom_name}\")`.")
+    if len(keep) != 1 or keep[0].kind != "filter":
+        raise Incorrect(f"the shortcut keeps {describe(keep)}; it should keep the bottom MLP's output as it is. {use}")
+    names = keep[0]["names"]
+    names = {names} if isinstance(names, str) else set(names) if isinstance(names, (list, tuple, set)) else set()
+    kept = {k for k in keys if (k in names) != keep[0]["exclude"]}
+    if kept == {bottom_name}:
+        return
+    if not kept:
+        raise Incorrect(f"`mm.Filter({sorted(names)!r})` keeps nothing useful: the shortcut must keep the bottom MLP's "
+                        f"branch, named {bottom_name!r} in your ParallelBlock (the inputs' outputs: {sorted(keys)}). {use}")
+    raise Incorrect(f"the shortcut keeps {sorted(kept)} beside the dot products; it should keep only the bottom MLP's "
+                    f"vector, {bottom_name!r} (the embeddings already enter the dot products). {use}")
+
+
+def check_interaction_output(inputs: Step, shortcut: Step, batch, spec: InputsSpec) -> int:
+    """Run the interaction on the batch: the bottom vector plus one dot product per pair of feature vectors."""
+    out = shortcut["block"](inputs["block"](batch))
+    n = len(spec.categorical) + 1
+    width = spec.dim + n * (n - 1) // 2
+    rows = len(next(iter(batch.values())))
+    got = tuple(out.shape) if hasattr(out, "shape") else {k: tuple(v.shape) for k, v in out.items()}
+    if got != (rows, width):
+        raise Incorrect(f"the interaction outputs {got} on the {rows}-row batch; expected ({rows}, {width}): the bottom "
+                        f"MLP's {spec.dim} numbers beside the {n * (n - 1) // 2} dot products between the {n} feature vectors.")
+    return width
+
+
+def check_dlrm_interaction(path: list[Step], spec: InputsSpec, batch=None) -> int | None:
+    """A path that is exactly DLRM's interaction: inputs, then dot products with the shortcut; with a batch, its
+    output is checked too (returns its width)."""
     bottom_name = check_inputs(path[0] if path else None, spec)
-    check_dot_shortcut(path[1] if len(path) > 1 else None, bottom_name, list(path[0]["branches"]))
+    keys = set(spec.categorical) | {bottom_name}
+    check_dot_shortcut(path[1] if len(path) > 1 else None, bottom_name, keys)
     if len(path) > 2:
         raise Incorrect(f"the DLRM part continues with {describe(path[2:])} after the dot products; it should end at "
                         "the interaction (the top MLP comes once, after everything is joined).")
+    return None if batch is None else check_interaction_output(path[0], path[1], batch, spec)
 
 
 def check_top(path: list[Step], index: int, top: Sequence[int], after: str) -> None:

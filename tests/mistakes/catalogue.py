@@ -3,7 +3,10 @@
 (lab, exercise, label, code, expected status, message regex). The code runs in a lab-like namespace
 (tests/mistakes/support.py: schema, rows, batch, mm, Tags… and short builders: emb, cont, inputs, shortcut, model,
 hashed, xmodel, dcn_inputs, dcn; `top`/`second`/`combos` are measured on the test's rows; `q1`… are the lab's
-exercises). Status: "correct", "incorrect" or "raised". Add a case by adding a line.
+exercises; a case may call them itself, e.g. `q1.check()` to record an earlier answer). The test then runs
+`outcome = qN.check()` in that namespace, as a notebook cell does, unless the code set `outcome` itself (a check
+with keywords). Status: "correct", "incorrect" or "raised". Add a case by adding a line; cases whose label starts
+with `#n` are the adversary report's numbered findings.
 """
 from typing import NamedTuple
 
@@ -36,6 +39,10 @@ CASES = [Case(*row) for row in [
     ("lab01", 1, "sum over length", "conversion_rate = rows.target.sum() / len(rows)", C, ""),
     ("lab01", 1, "share of ones", "conversion_rate = float((rows['target'] == 1).mean())", C, ""),
     ("lab01", 1, "value_counts", "conversion_rate = rows['target'].value_counts(normalize=True)[1]", C, ""),
+    ("lab01", 1, "#11 mean per user", "conversion_rate = rows.groupby('user_id')['target'].mean().mean()", W, "^(?!.*rounded).*not the share"),
+    ("lab01", 1, "#11 weighted by price", "conversion_rate = np.average(rows['target'], weights=rows['price'])", W, "^(?!.*rounded).*not the share"),
+    ("lab01", 1, "#15 unknown keyword", "conversion_rate = rows['target'].mean(); outcome = q1.check(rate=conversion_rate)", W, "does not know `rate`.*`conversion_rate`"),
+    ("lab01", 1, "#15 by keyword", "outcome = q1.check(conversion_rate=rows['target'].mean())", C, ""),
     # ---- lab 01 Q2: is_nested --------------------------------------------------------------------------------------
     ("lab01", 2, "reversed", NESTED + "bool(rows.groupby(parent)[child].nunique().max() <= 1)", W, "direction is reversed"),
     ("lab01", 2, "distinct counts", NESTED + "bool(rows[child].nunique() >= rows[parent].nunique())", W, "distinct values"),
@@ -51,6 +58,9 @@ CASES = [Case(*row) for row in [
     ("lab01", 2, "drop_duplicates", NESTED + "rows[[child, parent]].drop_duplicates()[child].is_unique", C, ""),
     ("lab01", 2, "all(...)", NESTED + "all(n <= 1 for n in rows.groupby(child)[parent].nunique())", C, ""),
     ("lab01", 2, "numpy bool", NESTED + "(rows.groupby(child)[parent].nunique() <= 1).all()", C, ""),
+    ("lab01", 2, "#7 strictly finer (1:1 pairs not nested)", NESTED + "bool(rows.groupby(child)[parent].nunique().max() <= 1 and rows[child].nunique() > rows[parent].nunique())", W, "one to one"),
+    ("lab01", 2, "#12 two arguments", "def is_nested(child, parent):\n    return True", W, r"three arguments.*is_nested\(child, parent\)"),
+    ("lab01", 2, "#7 the first 1000 rows only", NESTED + "bool(rows.head(1000).groupby(child)[parent].nunique().max() <= 1)", W, "every row, not the first ones"),
     # ---- lab 01 Q3: embedding_params -------------------------------------------------------------------------------
     ("lab01", 3, "distinct values", "embedding_params = 64 * sum(rows[c].nunique() for c in schema.select_by_tag(Tags.CATEGORICAL).column_names)", W, "adds 3 rows"),
     ("lab01", 3, "table rows only", "embedding_params = sum(c.int_domain.max + 1 for c in schema.select_by_tag(Tags.CATEGORICAL))", W, "number of table rows"),
@@ -65,6 +75,7 @@ CASES = [Case(*row) for row in [
     ("lab01", 3, "by name, times 64 at the end", "embedding_params = 64 * sum(schema[c].int_domain.max + 1 for c in schema.select_by_tag(Tags.CATEGORICAL).column_names)", C, ""),
     ("lab01", 3, "a float that is whole", "embedding_params = float(sum((c.int_domain.max + 1) * 64 for c in schema.select_by_tag(Tags.CATEGORICAL)))", C, ""),
     ("lab01", 3, "counted on built tables", "e = mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=64); e(batch); embedding_params = sum(int(np.prod(v.shape)) for v in e.variables)", C, ""),
+    ("lab01", 3, "#13 infinity", "embedding_params = float('inf')", W, "infinite"),
     # ---- lab 02 Q1: residual bottom MLP ----------------------------------------------------------------------------
     ("lab02", 1, "shortcut", "bottom = cont().connect(mm.MLPBlock([32])).connect_with_shortcut(mm.MLPBlock([32]))", W, "beside.*adds"),
     ("lab02", 1, "shortcut, concatenated", "bottom = cont().connect(mm.MLPBlock([32])).connect_with_shortcut(mm.MLPBlock([32]), aggregation='concat')", W, "connect_with_residual"),
@@ -92,6 +103,10 @@ CASES = [Case(*row) for row in [
     ("lab02", 2, "with the continuous features", "item_embeddings = mm.ParallelBlock({'e': emb(32, 'ITEM'), 'c': cont()})", W, r"expected `mm.Embeddings"),
     ("lab02", 2, "by name", "item_embeddings = mm.Embeddings(schema.select_by_name(['product_id', 'cat_0', 'cat_1', 'cat_2', 'brand']), dim=32)", C, ""),
     ("lab02", 2, "two tags", "item_embeddings = mm.Embeddings(schema.select_by_tag(Tags.ITEM).select_by_tag(Tags.CATEGORICAL), dim=32)", C, ""),
+    ("lab02", 2, "#3 tables keyed as items, all on product_id", "item_embeddings = mm.ParallelBlock({c.name: mm.EmbeddingTable(32, schema['product_id']) for c in schema.select_by_tag(Tags.ITEM)})", W, r"filed under \['brand', .*\] but embed \['product_id'\]"),
+    ("lab02", 2, "#3 tables keyed as items, all on user_id", "item_embeddings = mm.ParallelBlock({c.name: mm.EmbeddingTable(32, schema['user_id']) for c in schema.select_by_tag(Tags.ITEM)})", W, r"but embed \['user_id'\]"),
+    ("lab02", 2, "frozen tables", "item_embeddings = mm.Embeddings(schema.select_by_tag(Tags.ITEM), dim=32, trainable={'product_id': False})", W, "frozen"),
+    ("lab02", 2, "#3 one EmbeddingTable per column", "item_embeddings = mm.ParallelBlock({c.name: mm.EmbeddingTable(32, c) for c in schema.select_by_tag(Tags.ITEM)})", C, ""),
     # ---- lab 02 Q3: item tower -------------------------------------------------------------------------------------
     ("lab02", 3, "no aggregation", "item_tower = mm.ParallelBlock({'items': emb(32, 'ITEM'), 'continuous': res_bottom()})", W, "returns a dict.*aggregation=\"concat\""),
     ("lab02", 3, "stacked", "item_tower = mm.ParallelBlock({'items': emb(32, 'ITEM'), 'continuous': res_bottom()}, aggregation='stack')", W, "'stack' gives"),
@@ -105,6 +120,7 @@ CASES = [Case(*row) for row in [
     ("lab02", 3, "an MLP after", "item_tower = mm.ParallelBlock({'items': emb(32, 'ITEM'), 'continuous': res_bottom()}, aggregation='concat').connect(mm.MLPBlock([64]))", W, "expected one `mm.ParallelBlock`"),
     ("lab02", 3, "ConcatFeatures, other names", "item_tower = mm.ParallelBlock({'tower_items': emb(32, 'ITEM'), 'tower_dense': res_bottom()}, aggregation=mm.ConcatFeatures())", C, ""),
     ("lab02", 3, "a list of branches", "item_tower = mm.ParallelBlock([emb(32, 'ITEM'), res_bottom()], aggregation='concat')", C, ""),
+    ("lab02", 3, "#3 tables keyed as items, all on product_id", "item_tower = mm.ParallelBlock({'items': mm.ParallelBlock({c.name: mm.EmbeddingTable(32, schema['product_id']) for c in schema.select_by_tag(Tags.ITEM)}), 'continuous': res_bottom()}, aggregation='concat')", W, r"but embed \['product_id'\]"),
     # ---- lab 03 Q1: the DLRM interaction ---------------------------------------------------------------------------
     ("lab03", 1, "no shortcut", "interaction = inputs().connect(DotProductInteractionBlock())", W, "bottom MLP's own vector is missing"),
     ("lab03", 1, "bottom ends at 16", "interaction = shortcut(inputs(bottom=(64, 16)))", W, "last width must equal the embedding dim 32"),
@@ -122,6 +138,12 @@ CASES = [Case(*row) for row in [
     ("lab03", 1, "other branch names", "interaction = shortcut(inputs(names=('cats', 'dense')), keep='dense')", C, ""),
     ("lab03", 1, "WithShortcut in a SequentialBlock", "from merlin.models.tf.core.combinators import WithShortcut\ninteraction = mm.SequentialBlock([inputs(), WithShortcut(DotProductInteractionBlock(), shortcut_filter=mm.Filter('bottom_block'), aggregation='concat')])", C, ""),
     ("lab03", 1, "split MLP, list filter, ConcatFeatures", "interaction = mm.ParallelBlock({'embeddings': emb(32), 'bottom_block': cont().connect(mm.MLPBlock([64]), mm.MLPBlock([32]))}, is_input=True).connect_with_shortcut(DotProductInteractionBlock(), shortcut_filter=mm.Filter(['bottom_block']), aggregation=mm.ConcatFeatures())", C, ""),
+    ("lab03", 1, "#1 Filter exclude=True", "interaction = shortcut(inputs(), exclude=True)", W, r"keeps \['brand'.*beside the dot products.*only the bottom"),
+    ("lab03", 1, "#2 StackFeatures on the last axis", "interaction = shortcut(inputs(), dot=mm.SequentialBlock(mm.StackFeatures(), mm.DotProductInteraction()))", W, "stacked on axis -1.*coordinates"),
+    ("lab03", 1, "#8 Filter of both branch names", "interaction = shortcut(inputs(), keep=['bottom_block', 'embeddings'])", C, ""),
+    ("lab03", 1, "#2 StackFeatures(axis=1)", "interaction = shortcut(inputs(), dot=mm.SequentialBlock(mm.StackFeatures(axis=1), mm.DotProductInteraction()))", C, ""),
+    ("lab03", 1, "#1 exclude the embeddings' keys", "interaction = shortcut(inputs(), keep=schema.select_by_tag(Tags.CATEGORICAL).column_names, exclude=True)", C, ""),
+    ("lab03", 1, "dot products inside the embeddings branch", "interaction = mm.ParallelBlock({'embeddings': emb(32).connect(DotProductInteractionBlock()), 'bottom_block': cont().connect(mm.MLPBlock([64, 32]))}, aggregation='concat')", W, "embeddings branch continues with dot products"),
     # ---- lab 03 Q2: the DLRM model ---------------------------------------------------------------------------------
     ("lab03", 2, "no top MLP", "dlrm_model = model(shortcut(inputs()))", W, "no top MLP"),
     ("lab03", 2, "regression", "dlrm_model = model(shortcut(inputs()).connect(mm.MLPBlock([64])), t=mm.RegressionTask('target'))", W, "got RegressionTask"),
@@ -137,6 +159,12 @@ CASES = [Case(*row) for row in [
     ("lab03", 2, "Model of three blocks", "dlrm_model = mm.Model(shortcut(inputs()), mm.MLPBlock([64]), mm.BinaryClassificationTask('target'), schema=schema)", C, ""),
     ("lab03", 2, "BinaryOutput", "dlrm_model = mm.Model(shortcut(inputs()).connect(mm.MLPBlock([64])), mm.BinaryOutput('target'), schema=schema)", C, ""),
     ("lab03", 2, "task from the schema", "dlrm_model = model(shortcut(inputs()).connect(mm.MLPBlock([64])), t=mm.BinaryClassificationTask(schema))", C, ""),
+    ("lab03", 2, "#1 Filter exclude=True", "dlrm_model = model(shortcut(inputs(), exclude=True).connect(mm.MLPBlock([64])))", W, r"keeps \['brand'"),
+    ("lab03", 2, "#2 StackFeatures on the last axis", "dlrm_model = model(shortcut(inputs(), dot=mm.SequentialBlock(mm.StackFeatures(), mm.DotProductInteraction())).connect(mm.MLPBlock([64])))", W, "stacked on axis -1"),
+    ("lab03", 2, "#5 extra MLP in the task's pre", "dlrm_model = model(shortcut(inputs()).connect(mm.MLPBlock([64])), t=mm.BinaryClassificationTask('target', pre=mm.MLPBlock([32])))", W, r"expected MLP\[64\], got MLP\[64, 32\]"),
+    ("lab03", 2, "#14 schema of the categorical features only", "dlrm_model = mm.Model(shortcut(inputs()).connect(mm.MLPBlock([64])), task(), schema=schema.select_by_tag(Tags.CATEGORICAL))", W, r"^(?!.*without).*missing: \['price', 'relative_price'\].*whole `schema=schema`"),
+    ("lab03", 2, "#9 top MLP as the task's pre", "dlrm_model = model(shortcut(inputs()), t=mm.BinaryClassificationTask('target', pre=mm.MLPBlock([64])))", C, ""),
+    ("lab03", 2, "mm.Model.from_block", "dlrm_model = mm.Model.from_block(shortcut(inputs()).connect(mm.MLPBlock([64])), schema, prediction_tasks=task())", W, "from_block, which puts Merlin's own input block"),
     # ---- lab 03 Q3: which features interact ------------------------------------------------------------------------
     ("lab03", 3, "the 2022 nested pair", "cross_features = ('cat_0', 'cat_1')", W, "nested"),
     ("lab03", 3, "a weaker set", "cross_features = second", W, "not what your data rewards most: it ranks #"),
@@ -152,7 +180,7 @@ CASES = [Case(*row) for row in [
     ("lab03", 3, "a list", "cross_features = list(top)", C, ""),
     ("lab03", 3, "max of one frame", "t = pd.concat([analysis.interaction_strengths(rows, CANDIDATES, order=k) for k in (2, 3)], ignore_index=True); cross_features = t.loc[t['interaction'].idxmax(), 'features']", C, ""),
     # ---- lab 03 Q4: DLRM + HashedCross -----------------------------------------------------------------------------
-    ("lab03", 4, "reuses Q1's built block", "interaction = shortcut(inputs()); q1.check(interaction=interaction); cross_model = xmodel(deep=interaction)", W, r"shares \d+ weight variables \(.*embedding tables.*\) with `interaction` \(Q1"),
+    ("lab03", 4, "reuses Q1's built block", "interaction = shortcut(inputs()); q1.check(interaction=interaction); cross_model = xmodel(deep=interaction)", W, r"reuses `interaction` itself \(Q1"),
     ("lab03", 4, "100 bins", "cross_model = xmodel(bins=100)", W, "num_bins=100 for"),
     ("lab03", 4, "10 bins", "cross_model = xmodel(bins=10)", W, "num_bins=10 for"),
     ("lab03", 4, "DLRM without shortcut", "cross_model = xmodel(deep=inputs().connect(DotProductInteractionBlock()))", W, "own vector is missing"),
@@ -167,6 +195,18 @@ CASES = [Case(*row) for row in [
     ("lab03", 4, "top MLP only on DLRM", "cross_model = model(mm.ParallelBlock({'dlrm': shortcut(inputs()).connect(mm.MLPBlock([64])), 'cross': hashed(top, 2 * combos)}, aggregation='concat'))", W, "continues with MLP\\[64\\] after the dot products"),
     ("lab03", 4, "exactly enough bins, other names", "cross_model = model(mm.ParallelBlock({'wide': hashed(tuple(reversed(top)), combos), 'deep': shortcut(inputs(names=('e', 'b')), keep='b')}, aggregation='concat').connect(mm.MLPBlock([64])))", C, ""),
     ("lab03", 4, "HashedCross as a branch, Model of blocks", "s = schema.select_by_name(list(top)); cross_model = mm.Model(mm.ParallelBlock({'dlrm': shortcut(inputs()), 'cross': mm.HashedCross(s, num_bins=5 * combos)}, aggregation='concat'), mm.MLPBlock([64]), task(), schema=schema)", C, ""),
+    ("lab03", 4, "#1 Filter exclude=True", "cross_model = xmodel(deep=shortcut(inputs(), exclude=True))", W, r"keeps \['brand'"),
+    ("lab03", 4, "#2 StackFeatures on the last axis", "cross_model = xmodel(deep=shortcut(inputs(), dot=mm.SequentialBlock(mm.StackFeatures(), mm.DotProductInteraction())))", W, "stacked on axis -1"),
+    ("lab03", 4, "#4 an MLP on the wide branch", "cross_model = xmodel(wide=lambda c: c.connect(mm.MLPBlock([8])))", W, "HashedCross alone"),
+    ("lab03", 4, "#4 L2Norm on the wide branch", "cross_model = xmodel(wide=lambda c: c.connect(mm.L2Norm()))", W, "HashedCross alone"),
+    ("lab03", 4, "#4 price beside the HashedCross", "s = schema.select_by_name(list(top)); cross_model = xmodel(wide=lambda c: mm.ParallelBlock({'h': mm.HashedCross(s, num_bins=2 * combos), 'p': cont(['price'])}, aggregation='concat'))", W, "HashedCross alone"),
+    ("lab03", 4, "#6 Q1 never checked, its inputs reused", "deep_inputs = inputs(); interaction = shortcut(deep_inputs); cross_model = xmodel(deep=shortcut(deep_inputs))", W, r"reuses the block ParallelBlock of `interaction` \(Q1"),
+    ("lab03", 4, "#6 Q1 cell re-run after its check, inputs shared", "interaction = shortcut(inputs()); q1.check(); deep_inputs = inputs(); interaction = shortcut(deep_inputs); cross_model = xmodel(deep=shortcut(deep_inputs))", W, r"reuses the block ParallelBlock of `interaction` \(Q1"),
+    ("lab03", 4, "reuses Q2's task", "t = task(); dlrm_model = model(shortcut(inputs()).connect(mm.MLPBlock([64])), t=t); q2.check(); cross_model = xmodel(t=t)", W, r"reuses the block BinaryClassificationTask of `dlrm_model`.*call mm.BinaryClassificationTask"),
+    ("lab03", 4, "reuses Q2's top MLP", "top_mlp = mm.MLPBlock([64]); dlrm_model = model(shortcut(inputs()).connect(top_mlp)); q2.check(); cross_model = model(mm.ParallelBlock({'dlrm': shortcut(inputs()), 'cross': hashed(top, 2 * combos)}, aggregation='concat').connect(top_mlp))", W, r"reuses the block MLPBlock of `dlrm_model` \(Q2.*call mm.MLPBlock"),
+    ("lab03", 4, "#10 multi_hot (one cross: the same one-hot)", "cross_model = xmodel(mode='multi_hot')", C, ""),
+    ("lab03", 4, "#6 the name interaction reused for a fresh block", "interaction = shortcut(inputs()); q1.check(); interaction = shortcut(inputs()); cross_model = xmodel(deep=interaction)", C, ""),
+    ("lab03", 4, "a stateless block shared with Q1", "dot = DotProductInteractionBlock(); interaction = shortcut(inputs(), dot=dot); q1.check(); cross_model = xmodel(deep=shortcut(inputs(), dot=dot))", C, ""),
     # ---- lab 04 Q1: DCN depth 3 ------------------------------------------------------------------------------------
     ("lab04", 1, "MLP before the CrossBlock", "dcn3 = model(dcn_inputs().connect(mm.MLPBlock([64]), mm.CrossBlock(3)))", W, r"runs \*before\* the CrossBlock"),
     ("lab04", 1, "no top MLP", "dcn3 = dcn(top_mlp=None)", W, "no top MLP after the CrossBlock"),
@@ -183,8 +223,12 @@ CASES = [Case(*row) for row in [
     ("lab04", 1, "Model of four blocks", "dcn3 = mm.Model(dcn_inputs(), mm.CrossBlock(3), mm.MLPBlock([64]), mm.BinaryClassificationTask('target'), schema=schema)", C, ""),
     ("lab04", 1, "connect chain, ConcatFeatures, other names", "dcn3 = model(mm.ParallelBlock({'e': emb(64), 'b': cont().connect(mm.MLPBlock([128]), mm.MLPBlock([64]))}, aggregation=mm.ConcatFeatures()).connect(mm.CrossBlock(3)).connect(mm.MLPBlock([64])))", C, ""),
     ("lab04", 1, "CrossBlock(3, inputs=...)", "dcn3 = model(mm.CrossBlock(3, inputs=inputs(64, (128, 64))), mm.MLPBlock([64]))", C, ""),
+    ("lab04", 1, "#5 extra MLP in the task's pre", "dcn3 = dcn(t=mm.BinaryClassificationTask('target', pre=mm.MLPBlock([32])))", W, r"expected MLP\[64\], got MLP\[64, 32\]"),
+    ("lab04", 1, "cross layers without bias", "dcn3 = model(dcn_inputs().connect(mm.CrossBlock(3, use_bias=False), mm.MLPBlock([64])))", W, "no bias"),
+    ("lab04", 1, "#9 top MLP as the task's pre", "dcn3 = dcn(top_mlp=None, t=mm.BinaryClassificationTask('target', pre=mm.MLPBlock([64])))", C, ""),
+    ("lab04", 1, "mm.Model.from_block", "dcn3 = mm.Model.from_block(dcn_inputs().connect(mm.CrossBlock(3), mm.MLPBlock([64])), schema, prediction_tasks=task())", W, "from_block"),
     # ---- lab 04 Q2: low-rank DCN -----------------------------------------------------------------------------------
-    ("lab04", 2, "reuses Q1's built inputs", "shared = dcn_inputs(); dcn3 = dcn(inp=shared); q1.check(dcn3=dcn3); dcn_low_rank = dcn(2, 16, inp=shared)", W, r"shares \d+ weight variables .* with `dcn3` \(Q1"),
+    ("lab04", 2, "reuses Q1's built inputs", "shared = dcn_inputs(); dcn3 = dcn(inp=shared); q1.check(dcn3=dcn3); dcn_low_rank = dcn(2, 16, inp=shared)", W, r"reuses the block.*ParallelBlock.*of `dcn3` \(Q1"),
     ("lab04", 2, "full rank", "dcn_low_rank = dcn(2)", W, "full 576 × 576"),
     ("lab04", 2, "rank 32", "dcn_low_rank = dcn(2, 32)", W, "rank 32"),
     ("lab04", 2, "depth 3", "dcn_low_rank = dcn(3, 16)", W, "has 3 cross layer"),
@@ -196,6 +240,8 @@ CASES = [Case(*row) for row in [
     ("lab04", 2, "top 128, 64", "dcn_low_rank = dcn(2, 16, top_mlp=(128, 64))", W, r"expected MLP\[64\], got MLP\[128, 64\]"),
     ("lab04", 2, "Model of four blocks", "dcn_low_rank = mm.Model(dcn_inputs(names=('cats', 'dense')), mm.CrossBlock(2, low_rank_dim=16), mm.MLPBlock([64]), task(), schema=schema)", C, ""),
     ("lab04", 2, "a function for fresh inputs", "def fresh():\n    return dcn_inputs()\ndcn3 = dcn(inp=fresh()); q1.check(dcn3=dcn3); dcn_low_rank = dcn(2, 16, inp=fresh())", C, ""),
+    ("lab04", 2, "#6 Q1 cell re-run after its check, inputs shared", "dcn3 = dcn(); q1.check(); shared = dcn_inputs(); dcn3 = dcn(inp=shared); dcn_low_rank = dcn(2, 16, inp=shared)", W, r"reuses the block ParallelBlock of `dcn3` \(Q1"),
+    ("lab04", 2, "#6 Q1 never checked, inputs shared", "shared = dcn_inputs(); dcn3 = dcn(inp=shared); dcn_low_rank = dcn(2, 16, inp=shared)", W, r"reuses the block ParallelBlock of `dcn3` \(Q1"),
     # ---- lab 04 Q3: what a cross layer costs -----------------------------------------------------------------------
     ("lab04", 3, "W without b", "cross_layer_params = 576 * 576; low_rank_params = 2 * 576 * 16 + 576", W, "bias b of 576"),
     ("lab04", 3, "one 64-wide vector", "cross_layer_params = 64 * 64 + 64; low_rank_params = 2 * 576 * 16 + 576", W, "concatenation"),
@@ -210,4 +256,7 @@ CASES = [Case(*row) for row in [
     ("lab04", 3, "floats that are whole", "cross_layer_params = 332352.0; low_rank_params = 19008.0", C, ""),
     ("lab04", 3, "numpy integers", "cross_layer_params = np.int64(576) ** 2 + 576; low_rank_params = np.int64(2 * 576 * 16 + 576)", C, ""),
     ("lab04", 3, "counted on a built layer", "m = dcn(1); m(batch); cross_layer_params = sum(int(np.prod(v.shape)) for v in m.variables if 'cross' in v.name); low_rank_params = 2 * 576 * 16 + 576", C, ""),
+    ("lab04", 3, "#13 infinity", "cross_layer_params = float('inf'); low_rank_params = 19008", W, "infinite"),
+    ("lab04", 3, "#15 one by keyword, one from the notebook", "low_rank_params = 2 * 576 * 16 + 576; outcome = q3.check(cross_layer_params=576 * 576 + 576)", C, ""),
+    ("lab04", 3, "#15 unknown keyword", "outcome = q3.check(full=576 * 576 + 576)", W, "does not know `full`"),
 ]]

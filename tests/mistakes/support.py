@@ -66,9 +66,10 @@ def _builders(ns: dict) -> dict:
         return mm.ParallelBlock({names[0]: emb(dim, tag), names[1]: cont(cont_names).connect(mm.MLPBlock(list(bottom)))},
                                 aggregation=agg)
 
-    def shortcut(block, keep="bottom_block", agg="concat"):
-        return block.connect_with_shortcut(ns["DotProductInteractionBlock"](),
-                                           shortcut_filter=mm.Filter(keep) if keep else None, aggregation=agg)
+    def shortcut(block, keep="bottom_block", agg="concat", exclude=False, dot=None):
+        return block.connect_with_shortcut(dot or ns["DotProductInteractionBlock"](),
+                                           shortcut_filter=mm.Filter(keep, exclude=exclude) if keep else None,
+                                           aggregation=agg)
 
     def task(target="target"):
         return mm.BinaryClassificationTask(target)
@@ -81,9 +82,10 @@ def _builders(ns: dict) -> dict:
         return mm.ParallelBlock(mm.TabularBlock.from_schema(schema=s, pre=mm.HashedCross(s, num_bins=bins, output_mode=mode)),
                                 is_input=True, aggregation="concat")
 
-    def xmodel(features=None, bins=None, deep=None, top_mlp=(64,), agg="concat", **kw):
-        body = mm.ParallelBlock({"dlrm": deep or shortcut(inputs()),
-                                 "cross": hashed(features or ns["top"], bins or 2 * ns["combos"])}, aggregation=agg)
+    def xmodel(features=None, bins=None, deep=None, top_mlp=(64,), agg="concat", mode="one_hot", wide=None, **kw):
+        cross = hashed(features or ns["top"], bins or 2 * ns["combos"], mode)
+        body = mm.ParallelBlock({"dlrm": deep or shortcut(inputs()), "cross": wide(cross) if wide else cross},
+                                aggregation=agg)
         return model(body.connect(mm.MLPBlock(list(top_mlp))) if top_mlp else body, **kw)
 
     def dcn_inputs(dim=64, bottom=(128, 64), names=("embeddings", "bottom_block")):
