@@ -192,7 +192,10 @@ def strongest_interactions(results: dict) -> list[str]:
 
 # ---- the README's figures: rendered between markers, never typed (tests/test_readme_figures.py holds them equal) ----
 README = REPO_ROOT / "README.md"
-FINDINGS_MARKERS = ("<!-- bench:findings -->", "<!-- /bench:findings -->")
+
+
+def _markers(name: str) -> tuple[str, str]:
+    return f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
 
 
 def readme_findings(results: dict) -> str:
@@ -214,15 +217,47 @@ def readme_findings(results: dict) -> str:
     return "\n".join(lines)
 
 
+def readme_data(results: dict) -> str:
+    """The generated `small` data as the bench measured it: funnel rates, rows, oracle, pipeline times."""
+    d = results["data"]
+    views, prep, gen, etl = d["generate_all_views"], d["prepare_local"], d["generate_course"], d["etl"]
+    oracle = oracle_auc(results)
+    minutes = (gen["seconds"] + prep["seconds"] + etl["seconds"]) / 60
+    return (f"Measured by `make bench` at `small` ({results['machine']['date']}): view → cart "
+            f"{views['view_to_cart']:.1%}, cart → purchase {views['cart_to_purchase']:.1%}; "
+            f"{prep['train_rows']:,} train and {prep['valid_rows']:,} valid rows"
+            + (f"; the oracle's valid AUC is {oracle:.4f}" if oracle is not None else "")
+            + f". Generating, preparing and encoding them took {minutes:.1f} min on {results['machine']['cores']} "
+              "cores (shared with other work when measured: see `bench/RESULTS.md`).")
+
+
+def readme_runtimes(results: dict) -> str:
+    """Wall time of each walkthrough notebook at `small`, as the bench last measured it."""
+    course = results.get("course") or {}
+    if not course:
+        return "Not measured yet: `make bench` times the notebooks."
+    rows = [f"| {name.removesuffix('.ipynb')} | {sec / 60:.1f} min |" for name, sec in course.items()]
+    return "\n".join([f"Measured at `small` on {results['machine']['cores']} CPU cores "
+                      f"({results.get('course_measured', results['machine']['date'])}):", "",
+                      "| notebook | wall time |", "|---|---:|", *rows])
+
+
+BLOCKS = {"findings": readme_findings, "data": readme_data, "runtimes": readme_runtimes}
+
+
 def render_readme(text: str, results: dict) -> str:
-    """`text` (the README) with the block between FINDINGS_MARKERS replaced by `readme_findings(results)`."""
-    start, end = FINDINGS_MARKERS
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{readme_findings(results)}\n{end}{tail}"
+    """`text` (the README) with each `<!-- bench:NAME -->` block replaced by its rendering from `results`."""
+    for name, render in BLOCKS.items():
+        start, end = _markers(name)
+        if start not in text:
+            continue
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        text = f"{head}{start}\n{render(results)}\n{end}{tail}"
+    return text
 
 
 def update_readme(path: str | Path = README, results: dict | None = None) -> None:
-    """Rewrite the README's bench block from bench/results.json (called by bench/report.py)."""
+    """Rewrite the README's bench blocks from bench/results.json (called by bench/report.py)."""
     path = Path(path)
     path.write_text(render_readme(path.read_text(), results if results is not None else load()))
