@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from conftest import REPO
 from recsys_course import device
 
 
@@ -42,6 +43,11 @@ def test_forcing_gpu_without_one_is_a_clear_error(monkeypatch):
         device.decide({"RECSYS_COURSE_DEVICE": "gpu"})
 
 
+# the pinned versions (requirements.txt), which the device line and doctor must report
+PINS = dict(line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#"))
+
+
 def test_unknown_override_is_rejected():
     with pytest.raises(device.DeviceError, match="not one of cpu, gpu"):
         device.decide({"RECSYS_COURSE_DEVICE": "tpu"})
@@ -50,7 +56,7 @@ def test_unknown_override_is_rejected():
 def test_this_machine_is_cpu(no_device_override):
     d = device.decide({})
     assert d.kind == "cpu"
-    assert d.line().startswith("device: CPU (") and "tensorflow 2.12.1" in d.line() and "merlin-models 23.8.0" in d.line()
+    assert d.line().startswith("device: CPU (") and "tensorflow 2.12.1" in d.line() and f"merlin-models {PINS['merlin-models']}" in d.line()
 
 
 def _cli(*args, env_extra=None):
@@ -64,7 +70,7 @@ def _cli(*args, env_extra=None):
 def test_doctor_reports_versions_device_and_data():
     r = _cli("doctor", env_extra={"RECSYS_COURSE_DEVICE": ""})
     assert r.returncode == 0, r.stderr
-    assert "merlin-models      23.8.0" in r.stdout and "device: CPU" in r.stdout and "tiny" in r.stdout
+    assert f"merlin-models      {PINS['merlin-models']}" in r.stdout and "device: CPU" in r.stdout and "tiny" in r.stdout
 
 
 def test_doctor_with_gpu_forced_on_cpu_fails_clearly():

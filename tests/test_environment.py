@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import re
+import sys
+from importlib.metadata import PackageNotFoundError, version
 
+import pytest
 import yaml
+from packaging.markers import Marker
 
 from conftest import REPO
 
@@ -11,12 +15,15 @@ SHARED = ["merlin-core", "merlin-dataloader", "merlin-models", "nvtabular", "ten
           "dask", "distributed", "pandas", "numpy", "pyarrow", "numba", "ipython", "jupyterlab", "nbval"]
 
 
-def _pins(path) -> dict[str, str]:
+def _pins(path, python: str = "3.11") -> dict[str, str]:
+    """name -> version of the pins that apply to `python` (lines may carry a `; python_version …` marker)."""
     pins = {}
     for line in (REPO / path).read_text().splitlines():
-        m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;#]+)", line.strip())
-        if m:
-            pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+        m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;#]+)\s*(?:;(.*))?$", line.strip())
+        if m and (m.group(3) is None or Marker(m.group(3)).evaluate({"python_version": python})):
+            name = m.group(1).lower().replace("_", "-")
+            assert name not in pins, f"{path}: two pins of {name} apply to Python {python}"
+            pins[name] = m.group(2)
     return pins
 
 
@@ -36,8 +43,9 @@ def test_cpu_pins_are_exact_and_complete():
     req = _pins("requirements.txt")
     lock = _pins("constraints.txt")
     assert req["tensorflow-cpu"] == "2.12.1"
-    for pkg in ("merlin-core", "merlin-dataloader", "merlin-models", "nvtabular"):
-        assert req[pkg] == "23.8.0"
+    assert req["merlin-models"] == "23.12.0"  # the newest release; see README "Why these pins"
+    for pkg in ("merlin-core", "merlin-dataloader", "nvtabular"):
+        assert req[pkg] == "23.8.0"  # their newest releases
     for line in (REPO / "requirements.txt").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             assert "==" in line, f"requirements.txt pin is not exact: {line}"
@@ -60,3 +68,29 @@ def test_conda_environment_agrees_with_cpu_pins():
 
 def test_readme_names_the_container():
     assert "merlin-tensorflow:23.08" in (REPO / "README.md").read_text()
+
+
+@pytest.mark.parametrize("python", ["3.10", "3.11"])
+def test_each_supported_python_gets_one_exact_pin_per_package(python):
+    lock = _pins("constraints.txt", python)  # two pins applying to one Python fail inside _pins
+    other = _pins("constraints.txt", "3.11" if python == "3.10" else "3.10")
+    assert set(other) - set(lock) <= {"exceptiongroup"}, "a package pinned for one Python only"
+    assert lock["typing-extensions"] == "4.5.0" and lock["merlin-models"] == "23.12.0"
+
+
+def test_this_environment_is_the_lock():
+    """What runs the tests is what constraints.txt pins for this Python (make venv installs it)."""
+    python = "%d.%d" % sys.version_info[:2]
+    assert python in ("3.10", "3.11")
+    wrong = {}
+    required = _pins("requirements.txt", python)
+    for pkg, pinned in {**_pins("constraints.txt", python), **required}.items():
+        try:
+            installed = version(pkg)
+        except PackageNotFoundError:
+            installed = "missing"
+        if installed == "missing" and python != "3.11" and pkg not in required:
+            continue  # the lock is a 3.11 freeze: a dependency 3.10's releases do not need (lazy-importer) is absent
+        if installed != pinned:
+            wrong[pkg] = f"{installed} installed, {pinned} pinned"
+    assert not wrong, wrong
