@@ -212,6 +212,21 @@ def _pipeline(r: dict) -> list[str]:
             f"valid rows.{funnel}"]
 
 
+def _real_month(folder: Path) -> list[str]:
+    """One month at the real Kaggle size, prepared on this machine (bench/real_month.py -> real_month.json)."""
+    path = folder / "real_month.json"
+    if not path.exists():
+        return ["", "## A real-size month", "", "Not measured: run `bench/real_month.py`."]
+    import json
+    import sys
+
+    sys.path.insert(0, str(folder))
+    from real_month import readme_paragraph
+
+    m = json.loads(path.read_text())
+    return ["", f"## A real-size month (`bench/real_month.py`, {m['date']})", "", readme_paragraph(m)]
+
+
 def _wall_times(r: dict) -> list[str]:
     course = r.get("course")
     lines = ["", "## Wall time of the notebooks at `small` scale", ""]
@@ -231,7 +246,7 @@ def write_report(r: dict, folder: Path) -> None:
     gs = goals(r)
     missed = [f"- {g.goal}: {g.why}" for g in gs if g.status == MISSED]
     lines = [*_header(r), *_goals_table(gs), *_quality(r), *_interactions(r), *_controlled(r), *_throughput(r),
-             *_pipeline(r), *_wall_times(r), "", "## Goals missed, and why", "", *(missed or ["None."])]
+             *_pipeline(r), *_real_month(folder), *_wall_times(r), "", "## Goals missed, and why", "", *(missed or ["None."])]
     (folder / "RESULTS.md").write_text("\n".join(lines) + "\n")
     _plots(r, folder)
     benchfigures.update_readme(results=r)  # the README's bench block, rendered from the same results

@@ -237,8 +237,11 @@ def readme_runtimes(results: dict) -> str:
     if not course:
         return "Not measured yet: `make bench` times the notebooks."
     rows = [f"| {name.removesuffix('.ipynb')} | {sec / 60:.1f} min |" for name, sec in course.items()]
-    return "\n".join([f"Measured at `small` on {results['machine']['cores']} CPU cores "
-                      f"({results.get('course_measured', results['machine']['date'])}):", "",
+    when = results.get("course_measured", results["machine"]["date"])
+    stale = ("" if when == results["machine"]["date"] else
+             f" — an earlier bench than the figures below ({results['machine']['date']}); the notebooks have changed "
+             "since, `make bench` without `--skip-notebooks` re-times them")
+    return "\n".join([f"Measured at `small` on {results['machine']['cores']} CPU cores ({when}{stale}):", "",
                       "| notebook | wall time |", "|---|---:|", *rows])
 
 
