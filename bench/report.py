@@ -38,16 +38,12 @@ def _spread(values: list[float], signed: bool = True) -> str:
 
 
 def _paired(runs: dict, name: str, base: str = DLRM) -> list[float]:
-    """AUC of `name` minus AUC of `base`, seed by seed."""
-    return [a["auc"] - b["auc"] for a, b in zip(runs[name], runs[base])]
+    """AUC of `name` minus AUC of `base` (plain DLRM unless said), seed by seed."""
+    return benchfigures.paired_differences(runs, name, base)
 
 
 def _speed(runs: dict, name: str) -> float:
     return st.mean(x["rows_per_s"] for x in runs[name])
-
-
-def _oracle(r: dict) -> float:
-    return r["data"]["prepare_local"]["oracle"]["valid"]["auc"]
 
 
 def _cross_goals(r: dict) -> list[Goal]:
@@ -74,13 +70,13 @@ def _model_goals(r: dict) -> list[Goal]:
     dlrm = [x["auc"] for x in runs[DLRM]]
     mean = {name: st.mean(x["auc"] for x in v) for name, v in runs.items()}
     best = max(mean, key=mean.get)
-    gap = _oracle(r) - mean[best]
+    gap = benchfigures.oracle_auc(r) - mean[best]
     dcn = "; ".join(f"{n} {_spread(_paired(runs, n))}" for n in (DCN_1, DCN_2) if n in runs)
     builtin = _spread(_paired(runs, BUILTIN_DCN, BUILTIN_DLRM)) if {BUILTIN_DCN, BUILTIN_DLRM} <= set(runs) else "-"
     return [
         Goal("plain DLRM's valid AUC within 0.70–0.80", _spread(dlrm, signed=False),
              _verdict(0.70 <= st.mean(dlrm) <= 0.80), "the planted signal sets this level."),
-        Goal("best model within 0.025 AUC of the oracle", f"{best}: {gap:.4f} below {_oracle(r):.4f}",
+        Goal("best model within 0.025 AUC of the oracle", f"{best}: {gap:.4f} below {benchfigures.oracle_auc(r):.4f}",
              _verdict(gap <= 0.025),
              "the oracle knows each user's planted effect and user × category affinity, which about a dozen "
              "train rows per user cannot pin down, and each product's effect, which the long tail of products "
@@ -138,7 +134,7 @@ def _goals_table(gs: list[Goal]) -> list[str]:
 
 
 def _quality(r: dict) -> list[str]:
-    runs, oracle, d = r["models"]["runs"], _oracle(r), r["data"]["prepare_local"]["oracle"]["valid"]
+    runs, oracle, d = r["models"]["runs"], benchfigures.oracle_auc(r), r["data"]["prepare_local"]["oracle"]["valid"]
     lines = ["", "## Quality at `small` scale", "",
              f"Train {r['models']['train_rows']:,} rows, valid {r['models']['valid_rows']:,} rows. Oracle (the "
              f"generator's true probabilities) on valid: AUC **{oracle:.4f}**, log-loss {d['logloss']:.4f}.", "",
@@ -256,7 +252,7 @@ def _plots(r: dict, folder: Path) -> None:
     """auc.png (mean ± sd per model against the oracle) and curves.png (first seed's validation AUC per epoch)."""
     from recsys_course import plots
 
-    runs, oracle = r["models"]["runs"], _oracle(r)
+    runs, oracle = r["models"]["runs"], benchfigures.oracle_auc(r)
     names = list(runs)
     means = [st.mean(x["auc"] for x in runs[n]) for n in names]
     sds = [st.stdev(x["auc"] for x in runs[n]) if len(runs[n]) > 1 else 0 for n in names]

@@ -71,10 +71,14 @@ def auc(results: dict, name: str) -> Spread:
     return Spread.of([r["auc"] for r in runs(results)[name]])
 
 
+def paired_differences(model_runs: dict[str, list[dict]], name: str, base: str) -> list[float]:
+    """AUC of `name` minus AUC of `base`, seed by seed (`model_runs` as `runs(results)` gives it)."""
+    return [a["auc"] - b["auc"] for a, b in zip(model_runs[name], model_runs[base])]
+
+
 def gain(results: dict, name: str, base: str) -> Spread:
     """Paired gain of `name` over `base`: AUC difference with the same seed, over the seeds."""
-    r = runs(results)
-    return Spread.of([a["auc"] - b["auc"] for a, b in zip(r[name], r[base])])
+    return Spread.of(paired_differences(runs(results), name, base))
 
 
 def oracle_auc(results: dict) -> float | None:
