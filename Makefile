@@ -15,13 +15,16 @@ PORT ?= 8888
 PINS_HASH := $(shell cat requirements.txt constraints.txt pyproject.toml 2>/dev/null | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(PINS_HASH)
 PYTEST := RECSYS_SCALE=tiny $(PY) -m pytest -q
+# make test runs test files side by side (pytest-xdist), a notebook's cells in order on one worker (--dist loadfile):
+# TensorFlow already uses every core for training, so more workers than 2 mostly add memory (a kernel each).
+TEST_WORKERS ?= 2
 
 .PHONY: help venv lab test test-fast data labs outputs screenshot bench clean clean-data lock doctor
 
 help:
 	@echo "make lab          install if needed, make the data if missing, start JupyterLab (127.0.0.1, token)"
 	@echo "                  SCALE=tiny|small|workshop (default: small on a CPU, workshop on a GPU)"
-	@echo "make test         install if needed, run every test (tiny data, notebooks, solutions, labs)"
+	@echo "make test         install if needed, run every test (tiny data, notebooks, solutions, labs); TEST_WORKERS=2"
 	@echo "make test-fast    unit tests only (no notebooks, no training, no JupyterLab): the inner loop"
 	@echo "make data SCALE=tiny|small|workshop    generate + prepare + NVTabular for one scale"
 	@echo "make labs         regenerate labs/ from solutions/"
@@ -62,7 +65,7 @@ labs: venv
 
 test: venv
 	$(PY) -m recsys_course data --scale tiny --no-progress
-	$(PYTEST) tests notebooks solutions --nbval-lax --nbval-sanitize-with tests/sanitize.cfg
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile tests notebooks solutions --nbval-lax --nbval-sanitize-with tests/sanitize.cfg
 
 test-fast: venv
 	$(PYTEST) tests -m "not slow and not notebook"

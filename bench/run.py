@@ -4,7 +4,8 @@
 2. preparation + NVTabular throughput and peak memory, local cluster and a 2-worker LocalCluster;
 3. what the data says: the strongest pairs and triples (`analysis.interaction_strengths`) on the train rows;
 4. validation AUC of the comparison (`builders.BENCH_MODELS`) at `small` over 3 seeds, paired with plain DLRM,
-   against the oracle, and each architecture's training throughput;
+   against the oracle, and each architecture's training throughput; the cross models cross the strongest pair and
+   triple of step 3 with twice the triple's combinations as bins (recorded under models.crosses);
 5. the controlled DCN case (`polynomial.controlled_dcn_case`, one run per seed);
 6. wall time of the four notebooks at `small` (skip with --skip-notebooks; `make test` only with --make-test).
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -57,6 +59,41 @@ class PeakRSS:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+
+class OthersCPU:
+    """The share of the machine's CPU that other work used during a step: all busy CPU time minus this process's
+    and its children's, over the step's wall time x cores (children that exit unwaited count as other: at most)."""
+
+    def __enter__(self):
+        self._start = (time.perf_counter(), self._busy(), self._own())
+        return self
+
+    def __exit__(self, *exc):
+        wall, busy, own = (end - start for end, start in zip((time.perf_counter(), self._busy(), self._own()),
+                                                              self._start))
+        self.share = max(0.0, busy - own) / (wall * (os.cpu_count() or 1))
+
+    @staticmethod
+    def _busy() -> float:
+        import psutil
+
+        t = psutil.cpu_times()
+        return t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
+
+    @staticmethod
+    def _own() -> float:
+        import psutil
+
+        t = os.times()
+        own = t.user + t.system + t.children_user + t.children_system
+        for child in psutil.Process().children(recursive=True):
+            try:
+                c = child.cpu_times()
+                own += c.user + c.system
+            except psutil.Error:
+                pass
+        return own
 
 
 def machine() -> dict:
@@ -116,15 +153,34 @@ def bench_data(seed: int) -> dict:
     return res
 
 
+@functools.lru_cache(maxsize=1)
+def measured_crosses():
+    """The strongest pair and triple of the `small` train rows and enough bins (`builders.strongest_crosses`),
+    measured once per bench run: bench_interactions reports them, bench_models crosses them."""
+    import pandas as pd
+
+    from recsys_course import builders
+    from recsys_course.formats import CROSS_CANDIDATES, TARGET
+
+    rows = pd.read_parquet(OUT / "small" / "prepared" / "train", columns=[*CROSS_CANDIDATES, TARGET])
+    return builders.strongest_crosses(rows, CROSS_CANDIDATES)
+
+
 def bench_models(seeds: list[int], epochs: int, batch_size: int, names: list[str]) -> dict:
-    """Every model of `names` with each seed (same data, same seed per model), plus the first seed's pictures."""
+    """Every model of `names` with each seed (same data, same seed per model), plus the first seed's pictures.
+
+    The cross models cross the data's strongest pair and triple (`measured_crosses`), recorded under "crosses".
+    """
     from recsys_course import analysis, builders, models, plots
     from recsys_course.config import Paths
 
     train, valid, schema = models.load(Paths("small", OUT / "small"))
+    crosses = measured_crosses()
     runs: dict[str, list] = {name: [] for name in names}
     for seed in seeds:
-        for name, build in builders.standard_models(schema, names=names).items():
+        contenders = builders.standard_models(schema, names=names, pair=crosses.pair, triple=crosses.triple,
+                                              enough_bins=crosses.enough_bins)
+        for name, build in contenders.items():
             r = models.compare({name: build}, train, valid, epochs=epochs, batch_size=batch_size, seed=seed)[0]
             runs[name].append({"seed": seed, "auc": r.auc, "logloss": r.logloss, "params": r.params,
                                "rows_per_s": r.rows_per_second, "val_auc": r.history.get("val_auc", [])})
@@ -133,23 +189,16 @@ def bench_models(seeds: list[int], epochs: int, batch_size: int, names: list[str
                 blocks = analysis.cross_kernel_blocks(r.model, models.dcn_feature_order(schema), 64)
                 plots.heatmap(blocks, "CrossBlock depth 1: kernel block norms").savefig(HERE / "cross_kernel.png",
                                                                                         dpi=110)
-    return {"runs": runs, "train_rows": train.num_rows, "valid_rows": valid.num_rows}
+    return {"runs": runs, "train_rows": train.num_rows, "valid_rows": valid.num_rows, "crosses": crosses.record()}
 
 
 def bench_interactions(top: int = 5) -> dict:
     """The strongest pairs and triples of the cross candidates on the train rows, as the lab measures them."""
-    import pandas as pd
-
-    from recsys_course import analysis
-    from recsys_course.builders import TRIPLE_FEATURES
-    from recsys_course.formats import CROSS_CANDIDATES, TARGET
-
-    rows = pd.read_parquet(OUT / "small" / "prepared" / "train", columns=[*CROSS_CANDIDATES, TARGET])
-    out = {"triple_combinations": int(rows.groupby(list(TRIPLE_FEATURES)).ngroups), "features": list(TRIPLE_FEATURES)}
-    for order, key in ((2, "pairs"), (3, "triples")):
-        table = analysis.interaction_strengths(rows, CROSS_CANDIDATES, order=order).head(top)
+    crosses = measured_crosses()
+    out = {}
+    for key, table in (("pairs", crosses.pairs), ("triples", crosses.triples)):
         out[key] = [{"features": list(f), "interaction": float(v)}
-                    for f, v in zip(table["features"], table["interaction"])]
+                    for f, v in zip(table["features"].head(top), table["interaction"].head(top))]
     return out
 
 
@@ -210,8 +259,10 @@ def main() -> int:
     for key, step in steps:
         print(f"{key} ...", flush=True)
         t = time.perf_counter()
-        results[key] = step()
+        with OthersCPU() as others:
+            results[key] = step()
         results.setdefault("step_seconds", {})[key] = time.perf_counter() - t
+        results.setdefault("others_cpu_share", {})[key] = others.share
     if results.get("controlled_dcn_runs"):
         results["controlled_dcn"] = results["controlled_dcn_runs"][0]  # the first seed's case, kernels and all
     (HERE / "results.json").write_text(json.dumps(results, indent=1, default=float) + "\n")

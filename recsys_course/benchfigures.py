@@ -182,6 +182,37 @@ def controlled_sentences(results: dict) -> list[str]:
             f"clearly better (error at least 5× smaller) in {better} of {len(cases)} seeds."]
 
 
+def crosses(results: dict) -> dict | None:
+    """The features the bench's cross models crossed and the bins: {"pair", "triple", "triple_combinations",
+    "enough_bins"} (None for a results.json written before the bench recorded them)."""
+    return results.get("models", {}).get("crosses")
+
+
+def crosses_sentence(results: dict) -> str:
+    """Which features the bench's "strongest pair" and "strongest triple" models crossed, in words."""
+    from recsys_course import builders
+
+    used = crosses(results)
+    if not used:
+        return "The bench did not record which features its cross models crossed (re-run `make bench`)."
+    return (f"The bench's cross models crossed the strongest pair and triple of its train rows: {builders.PAIR_CROSS} "
+            f"= {' × '.join(used['pair'])} (1000 bins); {builders.TRIPLE_CROSS} = {' × '.join(used['triple'])}, "
+            f"{used['enough_bins']:,} bins for its {used['triple_combinations']:,} combinations.")
+
+
+def same_crosses_sentence(results: dict, pair, triple) -> str:
+    """Whether a run crossed the same pair and triple as the bench (each measured on its own train rows)."""
+    used = crosses(results)
+    if not used:
+        return crosses_sentence(results)
+    differ = [f"strongest {k} {' × '.join(mine)} (the bench: {' × '.join(used[k])})"
+              for k, mine in (("pair", pair), ("triple", triple)) if set(mine) != set(used[k])]
+    if not differ:
+        return "This run crossed the same pair and triple as the bench."
+    return ("This run crossed other features than the bench — its " + "; its ".join(differ)
+            + ": each is measured on its own train rows.")
+
+
 def strongest_interactions(results: dict) -> list[str]:
     """The strongest pair and triple the bench measured on the `small` train rows, in words."""
     found = results.get("interactions") or {}
@@ -207,7 +238,7 @@ def readme_findings(results: dict) -> str:
     from recsys_course import builders
 
     oracle = oracle_auc(results)
-    lines = [f"Measured by `make bench`: {setting(results)}.", "",
+    lines = [f"Measured by `make bench`: {setting(results)}. {crosses_sentence(results)}", "",
              "| model | valid AUC (mean ± sd) | paired gain vs DLRM |", "|---|---:|---:|"]
     if oracle is not None:
         lines.append(f"| oracle (the generator's true probabilities) | {oracle:.4f} | |")
@@ -232,7 +263,15 @@ def readme_data(results: dict) -> str:
             f"{prep['train_rows']:,} train and {prep['valid_rows']:,} valid rows"
             + (f"; the oracle's valid AUC is {oracle:.4f}" if oracle is not None else "")
             + f". Generating, preparing and encoding them took {minutes:.1f} min on {results['machine']['cores']} "
-              "cores (shared with other work when measured: see `bench/RESULTS.md`).")
+              f"cores ({others_sentence(results, 'data')}).")
+
+
+def others_sentence(results: dict, step: str) -> str:
+    """How much of the machine other work used during a bench step (bench/run.py measures it), in words."""
+    share = (results.get("others_cpu_share") or {}).get(step)
+    if share is None:
+        return "whether other work shared the cores was not measured"
+    return f"other work used {share:.0%} of the machine's CPU meanwhile"
 
 
 def readme_runtimes(results: dict) -> str:
@@ -245,8 +284,10 @@ def readme_runtimes(results: dict) -> str:
     stale = ("" if when == results["machine"]["date"] else
              f" — an earlier bench than the figures below ({results['machine']['date']}); the notebooks have changed "
              "since, `make bench` without `--skip-notebooks` re-times them")
+    steps = results.get("step_seconds") or {}
+    bench = ["", f"`make bench` itself took {sum(steps.values()) / 60:.0f} min in that run."] if steps else []
     return "\n".join([f"Measured at `small` on {results['machine']['cores']} CPU cores ({when}{stale}):", "",
-                      "| notebook | wall time |", "|---|---:|", *rows])
+                      "| notebook | wall time |", "|---|---:|", *rows, *bench])
 
 
 BLOCKS = {"findings": readme_findings, "data": readme_data, "runtimes": readme_runtimes}

@@ -7,6 +7,7 @@ feature.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 from recsys_course.formats import TARGET
@@ -29,27 +30,94 @@ def _task():
     return mm.BinaryClassificationTask(TARGET, pre=LogitsTemperatureScaler(temperature=2))
 
 
-ENOUGH_BINS = 5000  # ~2x the ~2,400 combinations of the triple (with 1000 bins every bin is shared by ~2.4)
-
-# The comparison's display names, defined once: bench/report.py, tests and notebooks import them.
+# The comparison's display names, defined once: bench/report.py, tests and notebooks import them. They name ROLES that
+# hold for any data: which pair and triple are "strongest" is measured on the train rows (`strongest_crosses`).
 DLRM = "DLRM (from blocks)"
-NESTED_CROSS = "DLRM + cat_0×cat_1 (2022, nested)"
-PAIR_CROSS = "DLRM + cat_0×ts_hour (pair)"
-TRIPLE_CROSS_1000 = "DLRM + cat_0×ts_hour×ts_weekday, 1000 bins"
-TRIPLE_CROSS = f"DLRM + cat_0×ts_hour×ts_weekday, {ENOUGH_BINS} bins"
-TRIPLE_EMBEDDED = "DLRM + cat_0×ts_hour×ts_weekday, embedded id"
+NESTED_CROSS = "DLRM + cat_0×cat_1 (2022, nested)"  # the 2022 tutorial's choice, kept as it was
+PAIR_CROSS = "DLRM + strongest pair"
+TRIPLE_CROSS_1000 = "DLRM + strongest triple, 1000 bins"
+TRIPLE_CROSS = "DLRM + strongest triple, enough bins"
+TRIPLE_EMBEDDED = "DLRM + strongest triple, embedded id"
 DCN_1 = "DCN CrossBlock depth 1"
 DCN_2 = "DCN CrossBlock depth 2"
 DCN_3 = "DCN CrossBlock depth 3"
 DCN_LOW_RANK = "DCN depth 2, low rank 16"
 BUILTIN_DLRM = "mm.DLRMModel (built-in)"
 BUILTIN_DCN = "mm.DCNModel (built-in)"
-# What `make bench` compares (3 seeds at `small`): depth 3 and low rank are left to lab 04 (never better, slowest).
-BENCH_MODELS = (DLRM, NESTED_CROSS, PAIR_CROSS, TRIPLE_CROSS_1000, TRIPLE_CROSS, TRIPLE_EMBEDDED, DCN_1, DCN_2,
-                BUILTIN_DLRM, BUILTIN_DCN)
+# What `make bench` compares (3 seeds at `small`): every model, so that notebook 04 can quote the variants it does not
+# train itself (1000 bins, the embedded id, depth 3, low rank) and lab 04 can point to depth 3 and low rank.
+BENCH_MODELS = (DLRM, NESTED_CROSS, PAIR_CROSS, TRIPLE_CROSS_1000, TRIPLE_CROSS, TRIPLE_EMBEDDED, DCN_1, DCN_2, DCN_3,
+                DCN_LOW_RANK, BUILTIN_DLRM, BUILTIN_DCN)
+# What notebook 04 trains itself at any scale; the variants are quoted from the bench (lab 03 measures 1000 vs enough
+# bins and the embedded id, lab 04 depth 3 and low rank).
+CORE_MODELS = (DLRM, NESTED_CROSS, PAIR_CROSS, TRIPLE_CROSS, DCN_1, DCN_2, BUILTIN_DLRM, BUILTIN_DCN)
 NESTED_FEATURES = ("cat_0", "cat_1")  # the 2022 tutorial's cross: cat_1 determines cat_0, so it adds nothing
-PAIR_FEATURES = ("cat_0", "ts_hour")
-TRIPLE_FEATURES = ("cat_0", "ts_hour", "ts_weekday")
+# Only for callers that measured nothing (quick calls, tests): the generated data's planted pair and triple and ~2x
+# the triple's ~2,400 combinations at `small`. Notebook 04 and the bench pass `strongest_crosses(train rows)` instead.
+DEFAULT_PAIR = ("cat_0", "ts_hour")
+DEFAULT_TRIPLE = ("cat_0", "ts_hour", "ts_weekday")
+DEFAULT_ENOUGH_BINS = 5000
+
+
+@dataclass(frozen=True)
+class Crosses:
+    """What the data in front of the learner says to cross: its strongest pair and triple, and enough bins.
+
+    `pairs` and `triples` are the full rankings (`analysis.interaction_strengths`); `combinations` counts the
+    triple's combinations of values in the rows, and `enough_bins` is twice that, so hash collisions stay rare.
+    """
+
+    pair: tuple
+    triple: tuple
+    combinations: int
+    enough_bins: int
+    pairs: object = None  # pandas.DataFrame: every pair, strongest first
+    triples: object = None  # every triple, strongest first
+
+    def record(self) -> dict:
+        """The JSON-ready summary bench/results.json stores: features crossed, combinations, bins."""
+        return {"pair": list(self.pair), "triple": list(self.triple), "triple_combinations": self.combinations,
+                "enough_bins": self.enough_bins}
+
+    def describe(self) -> list[str]:
+        """What the cross models will cross, in words (with the measured strengths when the rankings are here)."""
+        said, weak = {}, []
+        for key, table in (("pair", self.pairs), ("triple", self.triples)):
+            top = None if table is None or not len(table) else table.iloc[0]
+            said[key] = "" if top is None else f" (interaction {top['interaction']:.3f})"
+            if top is not None and top["interaction"] <= 0:
+                weak.append(f"no {key} predicts anything beyond its parts on held-out train rows here: the "
+                            f"{key} cross uses the least weak one (expect no gain from it)")
+        return [f"{PAIR_CROSS}: crosses {' × '.join(self.pair)}{said['pair']}, 1000 bins",
+                f"{TRIPLE_CROSS}: crosses {' × '.join(self.triple)}{said['triple']}, {self.combinations:,} "
+                f"combinations in the train rows -> {self.enough_bins:,} bins", *weak]
+
+
+def strongest_crosses(rows, candidates: Sequence[str] | None = None) -> Crosses:
+    """The strongest pair and triple of `candidates` in `rows` (the train rows), and enough bins for the triple.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Train rows with the candidate columns and the target (never the validation rows: the comparison stays fair).
+    candidates : sequence of str, optional
+        The categorical features to rank (default `formats.CROSS_CANDIDATES`).
+
+    Example
+    -------
+    >>> crosses = strongest_crosses(pd.read_parquet(paths.prepared / "train"))  # doctest: +SKIP
+    >>> models = standard_models(schema, pair=crosses.pair, triple=crosses.triple,
+    ...                          enough_bins=crosses.enough_bins)  # doctest: +SKIP
+    """
+    from recsys_course import analysis
+    from recsys_course.formats import CROSS_CANDIDATES
+
+    candidates = list(candidates or CROSS_CANDIDATES)
+    pairs = analysis.interaction_strengths(rows, candidates, order=2)
+    triples = analysis.interaction_strengths(rows, candidates, order=3)
+    pair, triple = tuple(pairs["features"].iloc[0]), tuple(triples["features"].iloc[0])
+    combinations = int(rows.groupby(list(triple), dropna=False).ngroups)  # a missing value is hashed too
+    return Crosses(pair, triple, combinations, 2 * combinations, pairs, triples)
 
 
 def dlrm_inputs(schema, dim: int = 64, bottom: Sequence[int] = (128,), aggregation: str | None = None,
@@ -109,7 +177,7 @@ def hashed_cross(schema, columns: Sequence[str], num_bins: int = 1000):
         is_input=True, aggregation="concat")
 
 
-def crossed_embedding(schema, columns: Sequence[str], num_bins: int = ENOUGH_BINS, dim: int = 64):
+def crossed_embedding(schema, columns: Sequence[str], num_bins: int = DEFAULT_ENOUGH_BINS, dim: int = 64):
     """The crossed id embedded: hash the combination of `columns` to one of `num_bins` ids, look up a `dim` vector.
 
     The cheaper form production systems use: a `num_bins` x `dim` table read one row at a time, instead of a
@@ -254,7 +322,9 @@ def builtin_dcn(schema, depth: int = 2, dim: int = 64, deep: Sequence[int] = (12
                        prediction_tasks=_task())
 
 
-def standard_models(schema, dim: int = 64, names: Sequence[str] | None = None) -> dict:
+def standard_models(schema, dim: int = 64, names: Sequence[str] | None = None, *,
+                    pair: Sequence[str] = DEFAULT_PAIR, triple: Sequence[str] = DEFAULT_TRIPLE,
+                    enough_bins: int = DEFAULT_ENOUGH_BINS) -> dict:
     """The comparison of notebook 04 and bench/: display name -> builder (a fresh model per call).
 
     Parameters
@@ -265,19 +335,27 @@ def standard_models(schema, dim: int = 64, names: Sequence[str] | None = None) -
         Embedding width of every model.
     names : sequence of str, optional
         Only these models (names from this module's constants), in this order; default: all.
+    pair, triple : sequence of str
+        The features the "strongest pair" and "strongest triple" models cross: pass `strongest_crosses(rows)`'s.
+        The defaults are the generated data's planted ones, for callers that measured nothing.
+    enough_bins : int
+        Hash bins of the "enough bins" triple cross and of the embedded id (twice the triple's combinations).
 
     Example
     -------
-    >>> builders = standard_models(schema, names=[DLRM, TRIPLE_CROSS])  # doctest: +SKIP
+    >>> crosses = strongest_crosses(train_rows)  # doctest: +SKIP
+    >>> builders = standard_models(schema, names=[DLRM, TRIPLE_CROSS], pair=crosses.pair, triple=crosses.triple,
+    ...                            enough_bins=crosses.enough_bins)  # doctest: +SKIP
     >>> model = builders[DLRM]()  # doctest: +SKIP
     """
+    pair, triple = tuple(pair), tuple(triple)
     every = {
         DLRM: lambda: dlrm(schema, dim),
         NESTED_CROSS: lambda: dlrm(schema, dim, cross=NESTED_FEATURES),
-        PAIR_CROSS: lambda: dlrm(schema, dim, cross=PAIR_FEATURES),
-        TRIPLE_CROSS_1000: lambda: dlrm(schema, dim, cross=TRIPLE_FEATURES, num_bins=1000),
-        TRIPLE_CROSS: lambda: dlrm(schema, dim, cross=TRIPLE_FEATURES, num_bins=ENOUGH_BINS),
-        TRIPLE_EMBEDDED: lambda: dlrm(schema, dim, cross=TRIPLE_FEATURES, num_bins=ENOUGH_BINS, embed_cross=True),
+        PAIR_CROSS: lambda: dlrm(schema, dim, cross=pair),
+        TRIPLE_CROSS_1000: lambda: dlrm(schema, dim, cross=triple, num_bins=1000),
+        TRIPLE_CROSS: lambda: dlrm(schema, dim, cross=triple, num_bins=enough_bins),
+        TRIPLE_EMBEDDED: lambda: dlrm(schema, dim, cross=triple, num_bins=enough_bins, embed_cross=True),
         DCN_1: lambda: dcn(schema, 1, dim),
         DCN_2: lambda: dcn(schema, 2, dim),
         DCN_3: lambda: dcn(schema, 3, dim),

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import calendar
 import json
+import numbers
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -79,14 +81,25 @@ class Planted:
 
     def with_values(self, **values: float) -> "Planted":
         """A copy with some effect sizes changed, validated (unknown names and bad values are refused)."""
-        for name, value in values.items():
-            if name not in PLANTED_NAMES:
-                raise ValueError(f"unknown planted effect {name!r}: choose from {', '.join(PLANTED_NAMES)}")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-                raise ValueError(f"planted effect {name}={value!r} is not a finite number")
-            if name != "intercept" and value < 0:
-                raise ValueError(f"planted effect {name}={value!r} is a size: it cannot be negative")
-        return replace(self, **{k: float(v) for k, v in values.items()})
+        return replace(self, **_checked_sizes(values))
+
+    def validated(self) -> "Planted":
+        """This ground truth with every size checked and made a Python float (a `Planted` built directly is not)."""
+        return self.with_values(**{name: getattr(self, name) for name in PLANTED_NAMES})
+
+
+def _checked_sizes(values: Mapping) -> dict[str, float]:
+    """{name: size} as floats, or ValueError naming the first unknown name or bad size."""
+    checked = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or name not in PLANTED_NAMES:
+            raise ValueError(f"unknown planted effect {name!r}: choose from {', '.join(PLANTED_NAMES)}")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
+            raise ValueError(f"planted effect {name}={value!r} is not a finite number (got {type(value).__name__})")
+        if name != "intercept" and value < 0:
+            raise ValueError(f"planted effect {name}={value!r} is a size: it cannot be negative")
+        checked[name] = float(value)
+    return checked
 
 
 PLANTED = Planted()
@@ -105,24 +118,30 @@ PLANTED_NAMES: dict[str, str] = {  # what `--planted NAME=VALUE` can change, and
 HOUR_BANDS = np.repeat(np.arange(4), 6)  # hour -> band: night 0-5, morning 6-11, afternoon 12-17, evening 18-23
 
 
-def planted_from(spec: "Planted | Mapping[str, float] | Sequence[str] | None") -> Planted:
-    """A `Planted` from None (the course's), a `Planted`, a mapping {name: value}, or "NAME=VALUE" strings."""
+def planted_from(spec: "Planted | Mapping[str, float] | Sequence[str] | str | None") -> Planted:
+    """A validated `Planted` from None (the course's), a `Planted`, a mapping {name: value}, or "NAME=VALUE" strings
+    (a list, or one string such as "cross=0 triple=1" or "cross=0, triple=1")."""
     if spec is None:
         return PLANTED
     if isinstance(spec, Planted):
-        return spec
+        return spec.validated()
     if isinstance(spec, Mapping):
-        return PLANTED.with_values(**spec)
+        return PLANTED.with_values(**_checked_sizes(spec))
+    if isinstance(spec, str):
+        spec = re.sub(r"\s*=\s*", "=", spec).replace(",", " ").split()
     values: dict[str, float] = {}
     for item in spec:
-        name, sep, text = str(item).partition("=")
+        if not isinstance(item, str):
+            raise ValueError(f"{item!r} is not a NAME=VALUE string: give a dict {{name: value}} or strings like "
+                             f"\"cross=0\" (names: {', '.join(PLANTED_NAMES)})")
+        name, sep, text = item.partition("=")
         if not sep:
-            raise ValueError(f"--planted {item!r}: write NAME=VALUE, e.g. cross=0 (names: {', '.join(PLANTED_NAMES)})")
+            raise ValueError(f"{item!r}: write NAME=VALUE, e.g. cross=0 (names: {', '.join(PLANTED_NAMES)})")
         try:
             values[name.strip()] = float(text)
         except ValueError:
-            raise ValueError(f"--planted {item!r}: {text!r} is not a number (write NAME=VALUE, e.g. cross=0)") from None
-    return PLANTED.with_values(**values)
+            raise ValueError(f"{item!r}: {text!r} is not a number (write NAME=VALUE, e.g. cross=0)") from None
+    return PLANTED.with_values(**_checked_sizes(values))
 
 
 # Behaviour (not label) parameters, tuned to REES46's published shape.
@@ -581,7 +600,7 @@ def _month_job(job: MonthJob) -> tuple[str, dict, pa.Table]:
 
 def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip: bool, progress: bool,
                    planted: Planted) -> dict:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars (tqdm.auto warns in notebooks without ipywidgets)
 
     root = np.random.SeedSequence(seed)
     s_cat, s_users, *s_months = root.spawn(2 + len(MONTHS))

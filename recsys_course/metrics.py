@@ -28,3 +28,13 @@ def logloss(labels: np.ndarray, p: np.ndarray) -> float:
     y = np.asarray(labels, dtype=np.float64)
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def auc_standard_error(auc_value: float, positives: int, negatives: int) -> float:
+    """Standard error of an AUC measured on `positives` + `negatives` rows (Hanley & McNeil, Radiology 1982)."""
+    if positives < 1 or negatives < 1:
+        raise ValueError("an AUC's standard error needs both classes")
+    a = float(auc_value)
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    var = (a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)) / (positives * negatives)
+    return float(np.sqrt(max(var, 0.0)))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from recsys_course import models
-from recsys_course.builders import (BUILTIN_DLRM, DCN_1, DCN_2, DCN_LOW_RANK, DLRM, ENOUGH_BINS, PAIR_CROSS,
-                                    TRIPLE_CROSS, TRIPLE_CROSS_1000, TRIPLE_EMBEDDED)
+from recsys_course.builders import (BUILTIN_DLRM, DCN_1, DCN_2, DCN_LOW_RANK, DLRM, PAIR_CROSS, TRIPLE_CROSS,
+                                    TRIPLE_CROSS_1000, TRIPLE_EMBEDDED)
 
 pytestmark = pytest.mark.slow
 
@@ -24,18 +24,23 @@ class Compared:
     builders: dict
     results: dict
     oracle: float
+    crosses: object  # builders.Crosses measured on the tiny train rows
 
 
 @pytest.fixture(scope="module")
 def compared(tiny_processed, tiny_prepared) -> Compared:
     from recsys_course.config import Paths
 
+    import pandas as pd
+
     paths = Paths("tiny", tiny_processed.parent)
     train, valid, schema = models.load(paths)
-    builders = models.standard_models(schema)
+    crosses = models.strongest_crosses(pd.read_parquet(tiny_prepared / "train"))
+    builders = models.standard_models(schema, pair=crosses.pair, triple=crosses.triple,
+                                      enough_bins=crosses.enough_bins)
     results = models.compare(builders, train, valid, epochs=3, batch_size=256, seed=42)
     oracle = json.loads((tiny_prepared / "prepare.json").read_text())["oracle"]["valid"]["auc"]
-    return Compared(paths, valid, schema, builders, {r.name: r for r in results}, oracle)
+    return Compared(paths, valid, schema, builders, {r.name: r for r in results}, oracle, crosses)
 
 
 def test_every_model_learns_and_stays_below_the_oracle(compared):
@@ -48,12 +53,13 @@ def test_every_model_learns_and_stays_below_the_oracle(compared):
 
 def test_parameter_counts_follow_the_architecture(compared):
     params = {name: r.params for name, r in compared.results.items()}
+    bins = compared.crosses.enough_bins  # twice the measured triple's combinations in the tiny train rows
     assert params[DLRM] == params[BUILTIN_DLRM]
     # a one-hot cross of 1000 bins adds a 1000 x 128 slice of the top MLP's first kernel, whatever it crosses
     assert params[PAIR_CROSS] - params[DLRM] == params[TRIPLE_CROSS_1000] - params[DLRM] == 1000 * 128
-    assert params[TRIPLE_CROSS] - params[DLRM] == ENOUGH_BINS * 128
-    # the embedded id: a table of ENOUGH_BINS x 64, and one more vector in the dot products
-    assert params[TRIPLE_EMBEDDED] - params[DLRM] > ENOUGH_BINS * 64
+    assert params[TRIPLE_CROSS] - params[DLRM] == bins * 128
+    # the embedded id: a table of `bins` x 64, and one more vector in the dot products
+    assert params[TRIPLE_EMBEDDED] - params[DLRM] > bins * 64
     assert params[DCN_1] < params[DCN_2]
 
 

@@ -30,7 +30,8 @@ def expect(outcome, status, pattern=""):
 
 
 def test_every_official_solution_passes_and_every_blank_is_not_attempted(labs, lab_namespace):
-    ns = dict(lab_namespace)
+    runs = lab_namespace["runs_of"](0.62, 0.61, 0.68)  # lab 05's measurement cell, run before its Q3  # noqa: F841
+    ns = {**lab_namespace, "runs": runs}
     for exercises in labs.values():
         for q in exercises:
             expect(q.check(**{n: ____ for n in q.names}), NOT_ATTEMPTED, r"replace `____`")
@@ -154,3 +155,23 @@ def test_lab03_lists_the_candidates_its_check_ranks():
     nb = nbformat.read(REPO / "solutions" / "03_dlrm_cross_solution.ipynb", as_version=4)
     line = next(x for c in nb.cells if c.cell_type == "code" for x in c.source.splitlines() if x.startswith("CANDIDATES ="))
     assert ast.literal_eval(line.split("=", 1)[1].strip()) == CROSS_CANDIDATES
+
+
+def test_a_check_run_again_after_training_says_the_same(labs, lab_namespace, tiny_processed):
+    """TF 2.12 cannot list a compiled model's submodules; the checks walk them another way (the same set)."""
+    from merlin.io import Dataset
+
+    from recsys_course.exercises import rules
+
+    ns = lab_namespace
+    fresh = ns["model"](ns["shortcut"](ns["inputs"]()).connect(ns["mm"].MLPBlock([64])))
+    assert {id(m) for m in rules.walk_submodules(fresh)} == {id(m) for m in fresh.submodules}
+    q2 = labs["lab03"][1]
+    assert q2.check(dlrm_model=fresh).correct
+    train = Dataset(str(tiny_processed / "train"), engine="parquet")
+    train.schema = ns["schema"]
+    fresh.compile(optimizer="adam")
+    fresh.fit(train, batch_size=512, epochs=1, steps_per_epoch=2, verbose=0)
+    with pytest.raises((ValueError, TypeError)):
+        fresh.submodules  # noqa: B018 - the TF behaviour the checks work around (remove the walk when this passes)
+    assert q2.check(dlrm_model=fresh).correct

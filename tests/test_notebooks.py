@@ -162,3 +162,10 @@ def test_notebook_04_runs_without_ground_truth_and_says_so_once(tiny_processed, 
     names = [builders.NESTED_CROSS, builders.PAIR_CROSS, builders.DCN_1, builders.DCN_2]
     for line in benchfigures.gain_sentences(bench, names, builders.DLRM):
         assert line in text
+    # the cross models cross what these train rows reward, and the notebook says which features those are
+    import pandas as pd
+
+    crosses = builders.strongest_crosses(pd.read_parquet(root / "prepared" / "train"))
+    for line in crosses.describe():
+        assert line in text
+    assert benchfigures.same_crosses_sentence(bench, crosses.pair, crosses.triple) in text

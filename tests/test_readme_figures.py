@@ -41,3 +41,28 @@ def test_the_readme_scale_table_is_the_configuration():
         assert (batch, epochs) == (SCALE_TRAINING[scale].batch_size, SCALE_TRAINING[scale].epochs), scale
         if scale in SCALES:
             assert sizes == f"{thousands(SCALES[scale].users)} / {thousands(SCALES[scale].products)}", scale
+
+
+def test_the_crossed_features_are_the_ones_results_json_records():
+    """The README and the goals name the features the bench's cross models crossed, read from results.json."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import report
+
+    text = (REPO / "README.md").read_text()
+    results = copy.deepcopy(benchfigures.load())
+    used = benchfigures.crosses(results)
+    assert used is not None, "bench/results.json does not record the features its cross models crossed"
+    assert set(used) == {"pair", "triple", "triple_combinations", "enough_bins"}
+    assert benchfigures.crosses_sentence(results) in text
+    right = report.goals(results)[0].goal
+    assert " × ".join(used["triple"]) in right and str(used["enough_bins"]) in right
+    results["models"]["crosses"] = {"pair": ["ts_hour", "brand"], "triple": ["ts_weekday", "ts_hour", "cat_2"],
+                                    "triple_combinations": 1234, "enough_bins": 2468}
+    rendered = benchfigures.render_readme(text, results)
+    assert "ts_hour × brand (1000 bins)" in rendered and "ts_weekday × ts_hour × cat_2, 2,468 bins" in rendered
+    assert "ts_weekday × ts_hour × cat_2, 2468 bins" in report.goals(results)[0].goal
+    mine = benchfigures.same_crosses_sentence(results, ("brand", "ts_hour"), ("cat_0", "ts_hour", "ts_weekday"))
+    assert mine.startswith("This run crossed other features") and "cat_0 × ts_hour × ts_weekday" in mine
+    assert "brand" not in mine  # the pairs agree (as sets): only the triple is said to differ

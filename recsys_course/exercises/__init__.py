@@ -4,5 +4,6 @@ from recsys_course.exercises.lab01 import lab01
 from recsys_course.exercises.lab02 import lab02
 from recsys_course.exercises.lab03 import lab03
 from recsys_course.exercises.lab04 import lab04
+from recsys_course.exercises.lab05 import lab05
 
-__all__ = ["____", "Exercise", "Outcome", "lab01", "lab02", "lab03", "lab04"]
+__all__ = ["____", "Exercise", "Outcome", "lab01", "lab02", "lab03", "lab04", "lab05"]

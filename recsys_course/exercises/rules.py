@@ -39,9 +39,53 @@ def require_model(value: Any, name: str) -> None:
                         + (" (a block: wrap it as `mm.Model(block, task, schema=schema)`)." if hasattr(value, "connect") else "."))
 
 
+def submodules(module) -> list:
+    """Every tf.Module nested in `module`, as `module.submodules` lists them. That property fails on a model that
+    has been compiled and trained (TF 2.12 cannot walk its `_compiled_trainable_state`), so a learner re-running a
+    check after training would be told an error: then the attributes are walked here, skipping weak references."""
+    try:
+        return list(module.submodules)
+    except (ValueError, TypeError):
+        return walk_submodules(module)
+
+
+def walk_submodules(module) -> list:
+    """`module.submodules` by walking the attributes (weak references skipped)."""
+    import tensorflow as tf
+
+    found: list = []
+    seen, stack = {id(module)}, [module]
+    while stack:
+        for child in _child_modules(stack.pop(), tf.Module):
+            if id(child) not in seen:
+                seen.add(id(child))
+                found.append(child)
+                stack.append(child)
+    return found
+
+
+def _child_modules(obj, module_type) -> list:
+    """The tf.Modules directly in `obj`'s attributes (inside lists, tuples and dicts too)."""
+    import weakref
+    from collections.abc import Mapping
+
+    out, todo = [], list(vars(obj).values())
+    while todo:
+        value = todo.pop()
+        if isinstance(value, (weakref.WeakKeyDictionary, weakref.WeakValueDictionary, weakref.ref)):
+            continue
+        if isinstance(value, module_type):
+            out.append(value)
+        elif isinstance(value, Mapping):
+            todo.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            todo.extend(value)
+    return out
+
+
 def not_ready_made(model, name: str, exercise_asks: str) -> None:
     """A model asked to be built from blocks must not be one of Merlin's ready-made models."""
-    types = {type(layer).__name__ for layer in model.submodules}
+    types = {type(layer).__name__ for layer in submodules(model)}
     for marker, what in READY_MADE.items():
         if marker in types:
             raise Incorrect(f"`{name}` is built with {what}; this exercise asks you to build it from blocks: "
@@ -121,7 +165,7 @@ def _modules(value) -> list:
 
     if not isinstance(value, tf.Module):
         return []
-    return [value, *(m for m in value.submodules if isinstance(m, tf.keras.layers.Layer))]
+    return [value, *(m for m in submodules(value) if isinstance(m, tf.keras.layers.Layer))]
 
 
 WEIGHTED = ("Dense", "EmbeddingTable", "Cross", "DenseMaybeLowRank", "BatchNormalization", "Task", "Output")
@@ -130,12 +174,12 @@ WEIGHTED = ("Dense", "EmbeddingTable", "Cross", "DenseMaybeLowRank", "BatchNorma
 def _holds_weights(layer) -> bool:
     """Whether a layer has (or will have, once built) weights of its own or in its sublayers: sharing a stateless
     block such as `DotProductInteractionBlock()` or a Filter changes nothing."""
-    return any(any(w in type(m).__name__ for w in WEIGHTED) for m in [layer, *layer.submodules])
+    return any(any(w in type(m).__name__ for w in WEIGHTED) for m in [layer, *submodules(layer)])
 
 
 def _outermost(shared: list) -> list:
     """The shared layers that are not inside another shared layer (what the learner actually reused)."""
-    inner = {id(s) for m in shared for s in m.submodules}
+    inner = {id(s) for m in shared for s in submodules(m)}
     return [m for m in shared if id(m) not in inner]
 
 

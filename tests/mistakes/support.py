@@ -36,16 +36,31 @@ def lab_namespace(tiny_processed, tiny_prepared) -> dict:
                                                                 for i, a in enumerate(f) for b in f[i + 1:]))
     ns["combos"] = rows.groupby(list(ns["top"])).ngroups
     ns.update(_builders(ns))
+    ns.update(_lab05_names())
     return ns
+
+
+def _lab05_names() -> dict:
+    """What lab 05 has in scope, and `runs_of(dlrm, pair, triple)`: a measurement with those validation AUCs."""
+    from recsys_course import experiment
+    from recsys_course.generate import PLANTED, PLANTED_NAMES, Planted
+    from recsys_course.training import FitResult
+
+    def runs_of(*aucs: float, losses=(0.6, 0.6, 0.6)) -> list:
+        return [FitResult(n, a, loss, 1) for n, a, loss in zip(experiment.CONTENDERS, aucs, losses)]
+
+    return {"experiment": experiment, "PLANTED": PLANTED, "PLANTED_NAMES": PLANTED_NAMES, "Planted": Planted,
+            "FitResult": FitResult, "CONTENDERS": experiment.CONTENDERS, "runs_of": runs_of}
 
 
 @pytest.fixture(scope="module")
 def labs(lab_namespace):
-    from recsys_course.exercises import lab01, lab02, lab03, lab04
+    from recsys_course.exercises import lab01, lab02, lab03, lab04, lab05
 
     ns = lab_namespace
     return {"lab01": lab01(ns["rows"], ns["schema"]), "lab02": lab02(ns["schema"], ns["batch"]),
-            "lab03": lab03(ns["schema"], ns["batch"], ns["rows"]), "lab04": lab04(ns["schema"], ns["batch"])}
+            "lab03": lab03(ns["schema"], ns["batch"], ns["rows"]), "lab04": lab04(ns["schema"], ns["batch"]),
+            "lab05": lab05()}
 
 
 def _builders(ns: dict) -> dict:

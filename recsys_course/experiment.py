@@ -1,0 +1,169 @@
+"""Lab 05's experiments: the course's data made again with a changed ground truth, at a quick size, and the three
+models that tell which planted interaction is in it (DLRM, DLRM + the pair cross, DLRM + the triple cross).
+
+The same steps as `make data` (generate -> prepare -> NVTabular), with `generate(planted=...)`, into
+`data/experiments/<name>` (skipped when it is already there). From a shell:
+`python -m recsys_course generate --out DIR/raw --planted cross=0 triple=1`, then `prepare --raw DIR/raw --out DIR`.
+"""
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from recsys_course.config import Paths, data_root
+from recsys_course.generate import PLANTED, Planted, planted_from
+
+
+@dataclass(frozen=True)
+class Quick:
+    """How big an experiment is and how it trains."""
+
+    scale: str  # the generator's scale: its catalogue and users
+    max_sessions: int | None  # sessions simulated over the seven months (None: the scale's)
+    batch_size: int
+    epochs: int = 2
+
+    @property
+    def label(self) -> str:
+        return self.scale if self.max_sessions is None else f"{self.scale}{self.max_sessions // 1000}k"
+
+
+# On a laptop CPU: ~18k train rows, made in ~15 s and measured in ~20 s (batch 1024: ~17 steps an epoch).
+QUICK = Quick("small", 600_000, 1024)
+# The tests' scale: `tiny` data and batches, so that the lab runs in seconds (its comparison is rough).
+QUICK_BY_SCALE: dict[str, Quick] = {"tiny": Quick("tiny", None, 128)}
+
+DLRM = "DLRM"
+PAIR = "DLRM + pair cross"
+TRIPLE = "DLRM + triple cross"
+CONTENDERS = (DLRM, PAIR, TRIPLE)
+
+
+def quick_for(scale: str) -> Quick:
+    """The experiment size for the course's scale: quick at every scale, `tiny` for the tests."""
+    return QUICK_BY_SCALE.get(scale, QUICK)
+
+
+def changes(planted: Planted) -> dict[str, float]:
+    """The effect sizes that differ from the course's data (beyond float rounding: 0.1 + 0.05 is 0.15)."""
+    from recsys_course.generate import PLANTED_NAMES
+
+    return {n: getattr(planted, n) for n in PLANTED_NAMES
+            if not math.isclose(getattr(planted, n), getattr(PLANTED, n), rel_tol=1e-9, abs_tol=1e-12)}
+
+
+def folder_name(planted: Planted, quick: Quick, seed: int) -> str:
+    """e.g. `small600k-cross0-triple1-seed42`: the size, what was changed (features moved too), the seed."""
+    changed = [f"{n}{v:.15g}" for n, v in changes(planted).items()]
+    changed += [f"{field}-{'-'.join(getattr(planted, field))}" for field in ("cross_pair", "cross_triple")
+                if getattr(planted, field) != getattr(PLANTED, field)]
+    return "-".join([quick.label, *(changed or ["as-shipped"]), f"seed{seed}"])
+
+
+def make(planted: "Planted | Mapping[str, float] | Sequence[str] | None", scale: str, seed: int = 42,
+         root: str | Path | None = None, progress: bool = False) -> Paths:
+    """Generate, prepare and process data with the `planted` ground truth at the quick size for `scale`.
+
+    Made once into `root` (default `data/experiments`), whole or not at all; returns its paths.
+    """
+    from recsys_course.etl import run_etl
+    from recsys_course.files import atomic_output
+    from recsys_course.generate import generate
+    from recsys_course.prepare import prepare
+
+    planted, quick = planted_from(planted), quick_for(scale)
+    folder = Path(root or data_root() / "experiments") / folder_name(planted, quick, seed)
+    paths = Paths(quick.scale, folder)
+    if not paths.status()["processed"]:
+        shutil.rmtree(folder, ignore_errors=True)
+        with atomic_output(folder) as tmp:
+            generate(tmp / "raw", quick.scale, seed=seed, planted=planted, progress=progress,
+                     max_sessions=quick.max_sessions)
+            prepare(tmp / "raw", tmp / "prepared")
+            run_etl(tmp / "prepared", tmp / "processed_nvt")
+    return paths
+
+
+def contenders(paths: Paths, schema) -> dict:
+    """DLRM, and DLRM with a HashedCross of the data's planted pair and of its planted triple (2 bins a combination)."""
+    import pandas as pd
+
+    from recsys_course import builders
+    from recsys_course.oracle import generator_meta
+
+    planted = generator_meta(paths.raw)["planted"]
+    pair, triple = list(planted["cross_pair"]), list(planted["cross_triple"])
+    rows = pd.read_parquet(paths.prepared / "train", columns=triple)
+    bins = {len(c): 2 * rows.groupby(c).ngroups for c in (pair, triple)}
+    return {DLRM: lambda: builders.dlrm(schema),
+            PAIR: lambda: builders.dlrm(schema, cross=pair, num_bins=bins[2]),
+            TRIPLE: lambda: builders.dlrm(schema, cross=triple, num_bins=bins[3])}
+
+
+def crossed(paths: Paths) -> dict[str, str]:
+    """What each contender crosses, for the learner: {name: "cat_0 × ts_hour"}."""
+    from recsys_course.oracle import generator_meta
+
+    planted = generator_meta(paths.raw)["planted"]
+    return {DLRM: "nothing (dot products of embeddings only)", PAIR: " × ".join(planted["cross_pair"]),
+            TRIPLE: " × ".join(planted["cross_triple"])}
+
+
+def measure(paths: Paths, scale: str, seed: int = 42) -> list:
+    """Train the three contenders on the experiment's data (same seed, epochs and batches): one FitResult each."""
+    from recsys_course.data import load
+    from recsys_course.training import compare
+
+    quick = quick_for(scale)
+    train, valid, schema = load(paths)
+    return compare(contenders(paths, schema), train, valid, epochs=quick.epochs, batch_size=quick.batch_size,
+                   seed=seed)
+
+
+def winner(runs: list) -> object:
+    """The run with the highest validation AUC."""
+    return max(runs, key=lambda r: r.auc)
+
+
+def noise(paths: Paths, auc: float) -> float:
+    """Two standard errors of an AUC of `auc` on the experiment's validation rows: differences smaller than this
+    are within one run's noise (unpaired, so on the safe side for two models scored on the same rows)."""
+    import pandas as pd
+
+    from recsys_course.formats import TARGET
+    from recsys_course.metrics import auc_standard_error
+
+    target = pd.read_parquet(paths.prepared / "valid", columns=[TARGET])[TARGET]
+    return 2 * auc_standard_error(auc, int(target.sum()), int((1 - target).sum()))
+
+
+def describe(paths: Paths, scale: str) -> str:
+    """One line: how big the experiment is and how it trains (read from what was made)."""
+    import json
+
+    quick, made = quick_for(scale), json.loads((paths.prepared / "prepare.json").read_text())
+    sessions = "its sessions" if quick.max_sessions is None else f"{quick.max_sessions:,} sessions"
+    return (f"quick size: the '{quick.scale}' catalogue and users, {sessions} -> {made['train']['rows']:,} train and "
+            f"{made['valid']['rows']:,} validation rows; batch {quick.batch_size}, {quick.epochs} epochs")
+
+
+def verdict(prediction: str, runs: list, noise: float = 0.0) -> list[str]:
+    """Sentences computed from the runs: the winner, its margins (within `noise` or not), whether the prediction held."""
+    from recsys_course.benchfigures import versus
+
+    ranked = sorted(runs, key=lambda r: r.auc, reverse=True)
+    best = ranked[0]
+    lines = [f"this run's winner: {best.name} (valid AUC {best.auc:.4f})"]
+    lines += [versus(best.name, best.auc, r.name, r.auc, noise=noise) for r in ranked[1:]]
+    if prediction not in CONTENDERS:
+        return lines + [f"your prediction, {prediction!r}, is not one of the contenders' names {list(CONTENDERS)} "
+                        "(Q2): nothing to compare."]
+    held = "held" if prediction == best.name else f"did not hold: {best.name} won"
+    clear = all(best.auc - r.auc > noise for r in ranked[1:])
+    lines.append(f"your prediction, {prediction}, {held} in this run"
+                 + (", by more than the noise." if clear else ", but not by more than the noise: run it again with "
+                    "another seed before you trust it."))
+    return lines

@@ -1,0 +1,65 @@
+"""Lab 05's experiments (recsys_course/experiment.py): data with a changed ground truth, made once, and the computed
+sentences about a measurement."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from recsys_course import experiment
+from recsys_course.generate import PLANTED, Planted, planted_from
+from recsys_course.metrics import auc, auc_standard_error
+from recsys_course.training import FitResult
+
+
+def test_folder_names_say_the_size_what_changed_and_the_seed():
+    quick = experiment.quick_for("small")
+    assert experiment.folder_name(planted_from({"cross": 0, "triple": 1}), quick, 42) == "small600k-cross0-triple1-seed42"
+    assert experiment.folder_name(PLANTED, experiment.quick_for("tiny"), 7) == "tiny-as-shipped-seed7"
+    assert experiment.changes(PLANTED.with_values(cross=0.9, user=0.0)) == {"user": 0.0}  # 0.9 is as shipped
+    assert experiment.changes(PLANTED.with_values(intercept=0.1 + 0.05)) == {}  # float rounding is no change
+    nearly = planted_from({"cross": 0, "triple": 1.0000001})
+    assert experiment.folder_name(nearly, quick, 42) == "small600k-cross0-triple1.0000001-seed42"  # not triple=1's
+    moved = Planted(cross_pair=("brand", "ts_hour"))
+    assert experiment.folder_name(moved, quick, 42) == "small600k-cross_pair-brand-ts_hour-seed42"
+
+
+def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing(tmp_path):
+    paths = experiment.make({"cross": 0, "triple": 1.0}, "tiny", seed=3, root=tmp_path)
+    meta = json.loads((paths.raw / "_generator.json").read_text())
+    assert (meta["planted"]["cross"], meta["planted"]["triple"]) == (0.0, 1.0)
+    assert paths.status() == {"raw": True, "prepared": True, "processed": True}
+    stamp = (paths.processed / "etl.json").stat().st_mtime_ns
+    assert experiment.make("cross = 0, triple = 1", "tiny", seed=3, root=tmp_path) == paths  # found, not made again
+    assert (paths.processed / "etl.json").stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match="unknown planted effect 'pair'"):
+        experiment.make({"pair": 0}, "tiny", seed=3, root=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [paths.root.name]
+    assert experiment.describe(paths, "tiny").startswith("quick size: the 'tiny' catalogue and users, its sessions")
+
+
+def test_the_auc_standard_error_matches_a_simulation():
+    """Hanley & McNeil's formula against the spread of AUCs over many simulated validation sets."""
+    rng = np.random.default_rng(0)
+    pos, neg = 300, 200
+    labels = np.r_[np.ones(pos), np.zeros(neg)]
+    aucs = [auc(labels, np.r_[rng.normal(0.95, 1, pos), rng.normal(0, 1, neg)]) for _ in range(1500)]
+    formula = auc_standard_error(float(np.mean(aucs)), pos, neg)
+    assert 0.85 < formula / np.std(aucs) < 1.15, (formula, np.std(aucs))
+    with pytest.raises(ValueError):
+        auc_standard_error(0.7, 0, 10)
+
+
+def _runs(*aucs: float) -> list[FitResult]:
+    return [FitResult(n, a, 0.6, 1) for n, a in zip(experiment.CONTENDERS, aucs)]
+
+
+def test_the_verdict_is_computed_from_the_runs_and_the_noise():
+    clear = experiment.verdict(experiment.TRIPLE, _runs(0.62, 0.61, 0.68), noise=0.02)
+    assert clear[0] == f"this run's winner: {experiment.TRIPLE} (valid AUC 0.6800)"
+    assert "held in this run, by more than the noise" in clear[-1]
+    close = experiment.verdict(experiment.TRIPLE, _runs(0.67, 0.61, 0.68), noise=0.02)
+    assert "within the noise" in close[1] and "not by more than the noise" in close[-1]
+    wrong = experiment.verdict(experiment.DLRM, _runs(0.62, 0.61, 0.68), noise=0.02)
+    assert f"did not hold: {experiment.TRIPLE} won" in wrong[-1]
