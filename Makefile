@@ -92,7 +92,7 @@ lock: venv
 	  sed -n '/^# Python 3.10/,$$p' constraints.txt; } > constraints.new && mv constraints.new constraints.txt
 
 clean-data:
-	rm -rf data/tiny data/small data/workshop
+	rm -rf data/tiny data/small data/workshop data/experiments
 
 clean: clean-data
 	rm -rf $(VENV)

@@ -51,8 +51,15 @@ def test_the_auc_standard_error_matches_a_simulation():
         auc_standard_error(0.7, 0, 10)
 
 
-def _runs(*aucs: float) -> list[FitResult]:
-    return [FitResult(n, a, 0.6, 1) for n, a in zip(experiment.CONTENDERS, aucs)]
+def _runs(dlrm: float, pair: float, triple: float) -> list[FitResult]:
+    aucs = {experiment.DLRM: dlrm, experiment.PAIR: pair, experiment.TRIPLE: triple}
+    return [FitResult(n, aucs[n], 0.6, 1) for n in experiment.CONTENDERS]
+
+
+def test_the_expected_winner_is_never_an_end_of_the_runs_or_of_the_names():
+    """So that picking a run by position or by name instead of by AUC is caught by lab 05's Q3."""
+    order = list(experiment.CONTENDERS)
+    assert experiment.TRIPLE not in (order[0], order[-1], min(order), max(order))
 
 
 def test_the_verdict_is_computed_from_the_runs_and_the_noise():
