@@ -79,11 +79,6 @@ def interaction_gain(rows: pd.DataFrame, features: Sequence[str], shrink: float 
     return 1000 * gain / 2
 
 
-def conversion_by_pair(rows: pd.DataFrame, a: str, b: str, shrink: float = 10.0) -> float:
-    """`interaction_gain` of the pair (a, b): how much it predicts beyond a and b alone, held out (x 1000)."""
-    return interaction_gain(rows, (a, b), shrink)
-
-
 def interaction_strengths(rows: pd.DataFrame, columns: Sequence[str], order: int = 2,
                           shrink: float = 10.0) -> pd.DataFrame:
     """`interaction_gain` of every pair (order=2) or triple (order=3) of `columns`, strongest first.

@@ -133,15 +133,14 @@ def winner(runs: list) -> object:
 
 
 def noise(paths: Paths, auc: float) -> float:
-    """Two standard errors of an AUC of `auc` on the experiment's validation rows: differences smaller than this
-    are within one run's noise (unpaired, so on the safe side for two models scored on the same rows)."""
+    """Two standard errors of an AUC of `auc` on the experiment's validation rows (`metrics.auc_noise`): differences
+    smaller than this are within one run's noise."""
     import pandas as pd
 
     from recsys_course.formats import TARGET
-    from recsys_course.metrics import auc_standard_error
+    from recsys_course.metrics import auc_noise
 
-    target = pd.read_parquet(paths.prepared / "valid", columns=[TARGET])[TARGET]
-    return 2 * auc_standard_error(auc, int(target.sum()), int((1 - target).sum()))
+    return auc_noise(pd.read_parquet(paths.prepared / "valid", columns=[TARGET])[TARGET], auc)
 
 
 def describe(paths: Paths, scale: str) -> str:

@@ -38,3 +38,10 @@ def auc_standard_error(auc_value: float, positives: int, negatives: int) -> floa
     q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
     var = (a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)) / (positives * negatives)
     return float(np.sqrt(max(var, 0.0)))
+
+
+def auc_noise(labels, auc_value: float) -> float:
+    """Two standard errors of an AUC of `auc_value` measured on these 0/1 `labels`: a difference between two models
+    scored on the same rows that is smaller than this says little (unpaired, so on the safe side)."""
+    y = np.asarray(labels).astype(bool)
+    return 2 * auc_standard_error(auc_value, int(y.sum()), int((~y).sum()))

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from mistakes.support import runs_of
 from recsys_course import experiment
 from recsys_course.generate import PLANTED, Planted, planted_from
-from recsys_course.metrics import auc, auc_standard_error
-from recsys_course.training import FitResult
+from recsys_course.metrics import auc, auc_noise, auc_standard_error
 
 
 def test_folder_names_say_the_size_what_changed_and_the_seed():
@@ -47,13 +47,9 @@ def test_the_auc_standard_error_matches_a_simulation():
     aucs = [auc(labels, np.r_[rng.normal(0.95, 1, pos), rng.normal(0, 1, neg)]) for _ in range(1500)]
     formula = auc_standard_error(float(np.mean(aucs)), pos, neg)
     assert 0.85 < formula / np.std(aucs) < 1.15, (formula, np.std(aucs))
+    assert auc_noise(labels, float(np.mean(aucs))) == 2 * formula  # what the labs print as their noise
     with pytest.raises(ValueError):
         auc_standard_error(0.7, 0, 10)
-
-
-def _runs(dlrm: float, pair: float, triple: float) -> list[FitResult]:
-    aucs = {experiment.DLRM: dlrm, experiment.PAIR: pair, experiment.TRIPLE: triple}
-    return [FitResult(n, aucs[n], 0.6, 1) for n in experiment.CONTENDERS]
 
 
 def test_the_expected_winner_is_never_an_end_of_the_runs_or_of_the_names():
@@ -63,10 +59,10 @@ def test_the_expected_winner_is_never_an_end_of_the_runs_or_of_the_names():
 
 
 def test_the_verdict_is_computed_from_the_runs_and_the_noise():
-    clear = experiment.verdict(experiment.TRIPLE, _runs(0.62, 0.61, 0.68), noise=0.02)
+    clear = experiment.verdict(experiment.TRIPLE, runs_of(0.62, 0.61, 0.68), noise=0.02)
     assert clear[0] == f"this run's winner: {experiment.TRIPLE} (valid AUC 0.6800)"
     assert "held in this run, by more than the noise" in clear[-1]
-    close = experiment.verdict(experiment.TRIPLE, _runs(0.67, 0.61, 0.68), noise=0.02)
+    close = experiment.verdict(experiment.TRIPLE, runs_of(0.67, 0.61, 0.68), noise=0.02)
     assert "within the noise" in close[1] and "not by more than the noise" in close[-1]
-    wrong = experiment.verdict(experiment.DLRM, _runs(0.62, 0.61, 0.68), noise=0.02)
+    wrong = experiment.verdict(experiment.DLRM, runs_of(0.62, 0.61, 0.68), noise=0.02)
     assert f"did not hold: {experiment.TRIPLE} won" in wrong[-1]
