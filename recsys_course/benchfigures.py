@@ -119,14 +119,6 @@ def controlled_case(results: dict) -> dict | None:
     return results.get("models", {}).get("controlled_dcn")
 
 
-def published_table():
-    """The published figures, one row per (source, setting, model)."""
-    import pandas as pd
-
-    return pd.DataFrame([{"source": p.source, "setting": p.setting, "model": m, "AUC": a}
-                         for p in PUBLISHED for m, a in p.auc.items()]).set_index(["setting", "model"])
-
-
 def versus(a_name: str, a: float, b_name: str, b: float, noise: float = 0.0, what: str = "AUC") -> str:
     """A sentence comparing two figures: who is ahead and by how much, or that the difference is within `noise`."""
     d = a - b

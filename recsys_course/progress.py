@@ -6,10 +6,10 @@ A learner's notebooks are code. Each one is copied into a fresh temporary folder
 bottom, in its own kernel started as the user who runs this command (never another user), with a time limit for
 the whole notebook; the temporary folder is deleted afterwards and the learner's file is never modified.
 
-Outcomes are read from the outputs of the check cells (a cell whose whole source is `qN.check(…)`): the text of an
-`Outcome` ("✅ Q1 … — correct: …", ❌ incorrect, 💥 your code raised, ⬜ not attempted), or a machine-readable
-`application/vnd.recsys-course.outcome+json` output if the exercise framework emits one. Text printed by any other
-cell is ignored. An exercise whose own answer cells raised counts as *raised* even if its check then saw a blank.
+Outcomes are read from the outputs of the check cells (a cell whose whole source is `qN.check(…)`): the
+machine-readable `application/vnd.recsys-course.outcome+json` data every `Outcome` carries (exercise, status,
+message; `exercises.core`); only for a notebook run with an older copy of the course, whose outcomes were text
+alone, the text ("✅ Q1 … — correct: …") is parsed instead. Text printed by any other cell is ignored. An exercise whose own answer cells raised counts as *raised* even if its check then saw a blank.
 
 Folders: a folder of `*.ipynb` is one learner. A folder of sub-folders is a class: each sub-folder is one learner
 (named after it); notebooks directly in the class folder named `LEARNER__LAB.ipynb` also work. The class form
@@ -28,16 +28,18 @@ from pathlib import Path
 
 import nbformat
 
-NOT_ATTEMPTED = "not attempted"
-INCORRECT = "incorrect"
-RAISED = "raised"
-CORRECT = "correct"
+from recsys_course.exercises import core
+
+# The statuses as a report names them (core.REPORTED: "raised" for core's "your code raised").
+CORRECT, INCORRECT, RAISED, NOT_ATTEMPTED = (core.REPORTED[s] for s in core.STATUSES)
 STATUSES = (CORRECT, INCORRECT, RAISED, NOT_ATTEMPTED)
-OUTCOME_MIME = "application/vnd.recsys-course.outcome+json"
+OUTCOME_MIME = core.OUTCOME_MIME
 LEARNER_SEPARATOR = "__"
 
-_MARKS = {"✅": CORRECT, "❌": INCORRECT, "💥": RAISED, "⬜": NOT_ATTEMPTED}
-_OUTCOME_TEXT = re.compile(r"^\s*(?P<mark>[✅❌💥⬜])\s*(?P<label>Q\d+)\b(?P<title>[^\n—]*?)"
+# Fallback only, for notebooks executed with an older copy of the course whose Outcome showed text alone:
+# the mark that starts an Outcome's text tells its status.
+_MARKS = {mark: core.REPORTED[status] for status, mark in core.MARKS.items()}
+_OUTCOME_TEXT = re.compile(rf"^\s*(?P<mark>[{''.join(_MARKS)}])\s*(?P<label>Q\d+)\b(?P<title>[^\n—]*?)"
                            r" — (?P<status>[a-z ]+): ?(?P<message>.*)$", re.MULTILINE)
 _CHECK_CELL = re.compile(r"^\s*(?P<q>q\d+)\.check\((?s:.*)\)\s*;?\s*$")
 _MENTIONS_CHECK = re.compile(r"\bq\d+\.")
@@ -94,19 +96,27 @@ def lab_exercises(path: Path, nb: nbformat.NotebookNode) -> list[str]:
     return list(dict.fromkeys(expected_exercises(nbformat.read(reference, as_version=4)) + own))
 
 
+def _bundled_outcome(data: dict) -> ExerciseResult | None:
+    """The outcome an output carries as data (OUTCOME_MIME, see `core.Outcome.as_json`), or None."""
+    d = data.get(OUTCOME_MIME)
+    if not isinstance(d, dict) or d.get("status") not in core.REPORTED:
+        return None
+    label, _, title = str(d.get("exercise", "")).partition(" ")
+    return ExerciseResult(label, core.REPORTED[d["status"]], str(d.get("message", "")), title)
+
+
 def _outcome_in(outputs: list) -> ExerciseResult | None:
-    """The last outcome shown by a check cell's outputs (machine-readable form first, then text)."""
+    """The last outcome shown by a check cell's outputs: its machine-readable data; only for an output without
+    it (a notebook executed with an older copy of the course) the Outcome's text."""
     found = None
     for out in outputs:
         data = out.get("data", {})
-        if OUTCOME_MIME in data:
-            d = data[OUTCOME_MIME]
-            status = {"your code raised": RAISED}.get(d["status"], d["status"])
-            label, _, title = str(d["exercise"]).partition(" ")
-            found = ExerciseResult(label, status, d.get("message", ""), title)
+        bundled = _bundled_outcome(data)
+        if bundled is not None:
+            found = bundled
             continue
         text = out.get("text", "") if out.get("output_type") == "stream" else data.get("text/plain", "")
-        for m in _OUTCOME_TEXT.finditer("".join(text)):
+        for m in _OUTCOME_TEXT.finditer("".join(text)):  # the fallback for older copies
             found = ExerciseResult(m.group("label"), _MARKS[m.group("mark")], m.group("message").strip(),
                                    m.group("title").strip())
     return found
@@ -248,7 +258,7 @@ def lab_name(path: Path) -> str:
 
 # ---------------------------------------------------------------- reports
 
-_SHOWN = {CORRECT: "✅ correct", INCORRECT: "❌ incorrect", RAISED: "💥 raised", NOT_ATTEMPTED: "⬜ not attempted"}
+_SHOWN = {core.REPORTED[s]: f"{core.MARKS[s]} {core.REPORTED[s]}" for s in core.STATUSES}  # "✅ correct", …
 
 
 def totals(labs: list[LabResult]) -> dict[str, int]:

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import REPO
 from recsys_course import progress as pg
+from recsys_course.exercises import core
 
 LAB = REPO / "labs" / "01_data_lab.ipynb"
 
@@ -155,9 +156,65 @@ def test_an_error_in_an_answer_cell_makes_its_exercise_raised_and_not_the_next()
 
 def test_a_machine_readable_outcome_is_read_first():
     data = {pg.OUTCOME_MIME: {"exercise": "Q1 conversion rate", "status": "your code raised", "message": "KeyError"},
-            "text/plain": "💥 Q1 conversion rate — your code raised: KeyError"}
+            "text/plain": "✅ Q1 conversion rate — correct: the text disagrees"}
     nb = _executed(("q1.check()", [{"output_type": "display_data", "metadata": {}, "data": data}]))
-    assert pg.read_outcomes(nb, ["Q1"])[0].status == "raised"
+    [q1] = pg.read_outcomes(nb, ["Q1"])
+    assert (q1.exercise, q1.title, q1.status, q1.message) == ("Q1", "conversion rate", "raised", "KeyError")
+
+
+def _as_ipython_shows(value) -> dict:
+    """The execute_result IPython's own display formatter makes of a cell's last value."""
+    from IPython.core.formatters import DisplayFormatter
+
+    data, metadata = DisplayFormatter().format(value)
+    return {"output_type": "execute_result", "execution_count": 1, "metadata": metadata, "data": data}
+
+
+@pytest.mark.parametrize("status", core.STATUSES)
+def test_an_outcome_carries_its_status_as_data_that_progress_reads(status):
+    outcome = core.Outcome("Q2 nested features", status, "a message — with a dash: and a colon")
+    shown = _as_ipython_shows(outcome)
+    assert shown["data"][pg.OUTCOME_MIME] == {"exercise": "Q2 nested features", "status": status,
+                                             "message": "a message — with a dash: and a colon"}
+    assert shown["data"]["text/plain"] == str(outcome)
+    nb = _executed(("q2.check()", [shown]))
+    nbformat.validate(nb)  # a JSON mime bundle is valid notebook content
+    [q2] = pg.read_outcomes(nb, ["Q2"])
+    assert (q2.exercise, q2.title, q2.status, q2.message) == (
+        "Q2", "nested features", core.REPORTED[status], "a message — with a dash: and a colon")
+
+
+@pytest.mark.slow
+def test_a_check_cell_run_in_a_kernel_stores_the_outcome_as_data():
+    from nbclient import NotebookClient
+
+    setup = ("from recsys_course.exercises.core import Exercise, Lab\n"
+             "class Rate(Exercise):\n    title, names = 'conversion rate', ('rate',)\n"
+             "    def verify(self, rate):\n        return {'x': 1}[rate]\n"
+             "[q1] = Lab().add(Rate)\nrate = 'y'")
+    nb = _executed((setup, []), ("q1.check()", []))
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    [shown] = nb.cells[1].outputs
+    assert shown["data"][pg.OUTCOME_MIME] == {"exercise": "Q1 conversion rate", "status": "your code raised",
+                                             "message": shown["data"][pg.OUTCOME_MIME]["message"]}
+    assert shown["data"][pg.OUTCOME_MIME]["message"].startswith("KeyError: 'y'")
+    [q1] = pg.read_outcomes(nb, ["Q1"])
+    assert (q1.status, q1.title) == ("raised", "conversion rate")
+
+
+@pytest.mark.parametrize("status", core.STATUSES)
+def test_a_notebook_saved_by_an_older_copy_is_read_from_the_text(status):
+    """Older copies of the course showed an Outcome as text only: that text is still understood."""
+    text = f"{core.MARKS[status]} Q3 embedding parameters — {status}: 4,608 is not the count"
+    nb = _executed(("q3.check()", [_result(text)]))
+    [q3] = pg.read_outcomes(nb, ["Q3"])
+    assert (q3.title, q3.status, q3.message) == ("embedding parameters", core.REPORTED[status], "4,608 is not the count")
+
+
+def test_progress_names_the_statuses_as_the_exercises_do():
+    assert pg.STATUSES == tuple(core.REPORTED[s] for s in core.STATUSES)
+    assert (pg.CORRECT, pg.INCORRECT, pg.RAISED, pg.NOT_ATTEMPTED) == ("correct", "incorrect", "raised", "not attempted")
+    assert pg.OUTCOME_MIME == core.OUTCOME_MIME
 
 
 def test_expected_exercises_come_from_the_check_cells_of_the_lab(tmp_path):

@@ -21,6 +21,12 @@ NOT_ATTEMPTED = "not attempted"
 INCORRECT = "incorrect"
 RAISED = "your code raised"
 CORRECT = "correct"
+STATUSES = (CORRECT, INCORRECT, RAISED, NOT_ATTEMPTED)
+# What a report (`progress`: its table, JSON and CSV) calls each status, and the mark an Outcome's text starts with.
+REPORTED = {CORRECT: "correct", INCORRECT: "incorrect", RAISED: "raised", NOT_ATTEMPTED: "not attempted"}
+MARKS = {CORRECT: "✅", INCORRECT: "❌", RAISED: "💥", NOT_ATTEMPTED: "⬜"}
+# The machine-readable form of an Outcome in a notebook's outputs (read by `recsys_course.progress`).
+OUTCOME_MIME = "application/vnd.recsys-course.outcome+json"
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 _LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
@@ -48,7 +54,11 @@ class Incorrect(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What `check()` says: one of the four statuses and a message."""
+    """What `check()` says: one of the four statuses and a message.
+
+    In a notebook it shows as text ("✅ Q1 … — correct: …") and carries the same facts as JSON under OUTCOME_MIME,
+    which `progress` reads instead of parsing the text.
+    """
 
     exercise: str
     status: str
@@ -59,10 +69,17 @@ class Outcome:
         return self.status == CORRECT
 
     def __str__(self) -> str:
-        mark = {CORRECT: "✅", INCORRECT: "❌", RAISED: "💥", NOT_ATTEMPTED: "⬜"}[self.status]
-        return f"{mark} {self.exercise} — {self.status}: {self.message}"
+        return f"{MARKS[self.status]} {self.exercise} — {self.status}: {self.message}"
 
     __repr__ = __str__
+
+    def as_json(self) -> dict[str, str]:
+        """The outcome as data: exercise ("Q1 conversion rate"), status (one of STATUSES) and message."""
+        return {"exercise": self.exercise, "status": self.status, "message": self.message}
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        """What IPython shows for the outcome: its text, and the same as JSON for machines (OUTCOME_MIME)."""
+        return {"text/plain": str(self), OUTCOME_MIME: self.as_json()}
 
 
 def _ipython():

@@ -19,7 +19,7 @@ def _require_block(block, name: str) -> list[Step]:
     return steps(block)
 
 
-def _out(block, batch, name: str):
+def _out(block, batch):
     out = block(batch)
     return {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else tuple(out.shape)
 
@@ -60,7 +60,7 @@ class Q1(Exercise):
 
     def verify(self, bottom) -> None:
         check_residual_bottom(_require_block(bottom, "bottom"), _tags(self.ctx["schema"], "CONTINUOUS"))
-        _out(bottom, self.ctx["batch"], "bottom")
+        _out(bottom, self.ctx["batch"])
 
 
 def check_item_embeddings(path: list[Step], items: tuple[str, ...]) -> None:
@@ -98,7 +98,7 @@ class Q2(Exercise):
     def verify(self, item_embeddings) -> None:
         items = _tags(self.ctx["schema"], "ITEM")
         check_item_embeddings(_require_block(item_embeddings, "item_embeddings"), items)
-        check_item_vectors(_out(item_embeddings, self.ctx["batch"], "item_embeddings"), items, self.ctx["batch"])
+        check_item_vectors(_out(item_embeddings, self.ctx["batch"]), items, self.ctx["batch"])
 
 
 def check_item_vectors(out, items: tuple[str, ...], batch) -> None:
@@ -138,9 +138,9 @@ class Q3(Exercise):
             raise Incorrect(f"aggregation={agg!r} does not make one flat vector per row ('stack' gives (batch, 6, 32), "
                             "'sum' adds the vectors): pass `aggregation=\"concat\"`.")
         items = _tags(self.ctx["schema"], "ITEM")
-        check_item_vectors(_out(path[0]["blocks"][_emb_key(path[0])], self.ctx["batch"], "item_tower"), items,
+        check_item_vectors(_out(path[0]["blocks"][_emb_key(path[0])], self.ctx["batch"]), items,
                            self.ctx["batch"])
-        out = _out(item_tower, self.ctx["batch"], "item_tower")
+        out = _out(item_tower, self.ctx["batch"])
         width = (len(items) + 1) * WIDTH
         if out[1:] != (width,):
             raise Incorrect(f"`item_tower` outputs {out} on the batch; expected (rows, {width}): five 32-wide item "
