@@ -37,7 +37,7 @@ venv: $(STAMP)
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
-	  echo "error: Python 3.11 not found (TensorFlow 2.12, required by Merlin 23.08, has no wheel for 3.12+)." >&2; \
+	  echo "error: Python 3.11 not found (TensorFlow 2.12, the newest Merlin Models and NVTabular accept, has no wheel for 3.12+)." >&2; \
 	  echo "       Install python3.11 (e.g. 'apt install python3.11 python3.11-venv', pyenv, or python.org)," >&2; \
 	  echo "       or use the conda environment: 'conda env create -f environment.yml' (GPU path)." >&2; \
 	  exit 1; fi

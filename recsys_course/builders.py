@@ -2,7 +2,7 @@
 
 Notebook 03 builds these step by step in cells; notebook 04, the exercise checks and the benchmarks call these
 functions so that every comparison uses exactly the same architecture. Every model gets `schema=`: without it
-Merlin 23.08 infers the inputs from the continuous features only and silently trains without any categorical
+Merlin Models infers the inputs from the continuous features only and silently trains without any categorical
 feature.
 """
 from __future__ import annotations

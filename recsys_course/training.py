@@ -92,7 +92,7 @@ def predict(model, dataset, batch_size: int = 4096):
 
 
 def reload_weights(build, model, path: str | Path, batch) -> object:
-    """Save `model`'s weights, build a fresh model with `build`, load them: the reload that works on 23.8.0.
+    """Save `model`'s weights, build a fresh model with `build`, load them: the reload that works with the installed Merlin Models.
 
     (Keras' load_model of a from-blocks model with a shortcut connection loads, then fails on every call.)
     """

@@ -4,7 +4,7 @@
 (consecutive Dense layers merged, so `MLPBlock([64, 32])` and `MLPBlock([64]).connect(MLPBlock([32]))` read the
 same), `cross` (one CrossBlock: its depth and rank), `dot`, `hashed_cross`, `filter`, `parallel` (named branches and
 an aggregation), `shortcut`, `residual`, `agg`, `task`, `other`. The checks compare these with what an exercise asks;
-`describe` prints them for messages ("expected …, got …"). Only public attributes of Merlin 23.08 are read.
+`describe` prints them for messages ("expected …, got …"). Only public attributes of Merlin Models' blocks are read.
 Embedding tables are named by the features they embed (not their keys); a task's `pre` block is read as steps
 before the task; `dot` records the axis its vectors were stacked on (1: between features). Parallel and shortcut
 steps keep their block objects (`block`, `blocks`) so that a check can run a part on the batch.

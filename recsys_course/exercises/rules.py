@@ -7,14 +7,16 @@ string or a class, MLPs split or merged) and name the first difference they find
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any, Sequence
 
 from recsys_course.exercises.anatomy import Step, describe, find, steps
 from recsys_course.exercises.core import Earlier, Incorrect
 from recsys_course.formats import CONTINUOUS, TARGET
 
-SCHEMA_TRAP = ("the model reads only {found}: without `schema=schema`, Merlin 23.08 takes its inputs from the "
-               "input blocks it can see and silently drops every categorical feature. Pass `schema=schema` to mm.Model.")
+SCHEMA_TRAP = ("the model reads only {found}: without `schema=schema`, Merlin Models " + version("merlin-models")
+               + " takes its inputs from the input blocks it can see and silently drops every categorical feature. "
+               "Pass `schema=schema` to mm.Model.")
 READY_MADE = {"Debug": "mm.DLRMModel (or mm.DLRMBlock)", "Continuous": "mm.DCNModel (or mm.InputBlockV2)",
               "EmbeddingFeatures": "mm.Model.from_block, which puts Merlin's own input block (one concatenated tensor) "
                                    "in front of your blocks, so they never see the features"}
