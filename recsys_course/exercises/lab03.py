@@ -172,14 +172,22 @@ cross_model = mm.Model(body, mm.BinaryClassificationTask("target"), schema=schem
         rules.require_output(cross_model, self.ctx["batch"], "cross_model")
         rules.check_interaction_output(deep[0][0], deep[0][1], self.ctx["batch"], spec)
         _check_wide_output(top["blocks"][wide[0]], self.ctx["batch"], crosses[0]["bins"])
-        return "a wide cross of the features your data rewards, with a bin for every combination, beside DLRM."
+        features, bins = crosses[0]["features"], crosses[0]["bins"]
+        combos = self.ctx["rows"].groupby(list(features)).ngroups
+        return (f"a wide cross of {' × '.join(features)}, the features your data rewards, beside DLRM: {bins:,} bins "
+                f"for its {combos:,} combinations. Hashing still puts some combinations in a shared bin; the last "
+                "part of this lab counts them.")
 
-    def _check_cross(self, cross) -> str:
+    def _check_cross(self, cross) -> None:
+        """The crossed features are Q3's (nesting judged on the learner's rows, as Q3 does), with enough bins."""
         truth = tuple(self.lab.strengths().loc[0, "features"])
         got = set(cross["features"])
-        if got == {"cat_0", "cat_1"}:
-            raise Incorrect("that is the 2022 notebook's cat_0 × cat_1: nested, so it cannot help. Cross the features "
-                            "you found in Q3.")
+        nested = [p for p in combinations(sorted(got), 2) if analysis.nested_pair(self.ctx["rows"], *p)]
+        if nested:
+            which = ("the 2022 notebook's cat_0 × cat_1" if set(nested[0]) == {"cat_0", "cat_1"}
+                     else " × ".join(nested[0]))
+            raise Incorrect(f"that crosses {which}, nested in your data: one determines the other, so their cross "
+                            f"carries nothing new. Cross the features you found in Q3 ({' × '.join(truth)}).")
         if got != set(truth):
             raise Incorrect(f"the HashedCross crosses {sorted(got)}; your data rewards {' × '.join(truth)} (Q3).")
         combos = self.ctx["rows"].groupby(list(truth)).ngroups
