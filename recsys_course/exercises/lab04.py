@@ -1,6 +1,13 @@
-"""Lab 04 — DCN: a deeper CrossBlock, a low-rank one, and what a cross layer costs."""
+"""Lab 04 — DCN: a deeper CrossBlock, a low-rank one, what a cross layer costs, and what the learner's run says.
+
+Q4 reads the learner's own measurement (`runs`, the two DCNs trained in the lab) and the noise of one run on the
+validation rows (`metrics.auc_noise`, as lab 03 does), so its expected answer is computed from that run.
+"""
 from __future__ import annotations
 
+import math
+
+from recsys_course import benchfigures, metrics
 from recsys_course.exercises import rules
 from recsys_course.exercises.anatomy import Step, describe, find
 from recsys_course.exercises.core import Exercise, Incorrect, Lab
@@ -9,6 +16,9 @@ from recsys_course.exercises.lab03 import all_features, feature_spec
 
 DIM, BOTTOM, TOP = 64, (128, 64), (64,)
 RANK = 16
+DEEP, LOW = "DCN depth 3", "DCN depth 2, rank 16"  # the names the lab's measurement cell gives its two runs
+WORSE, NOISE, BETTER = VERDICTS = ("worse", "within the noise", "better")
+TOLERANCE = 1e-4  # an AUC difference taken from the table's rounded AUCs is still right
 WIDTH = 9 * DIM  # eight 64-wide embeddings and the 64-wide bottom MLP, concatenated
 FROM_BLOCKS = ("the concatenated ParallelBlock of embeddings and bottom MLP, `.connect(mm.CrossBlock(...), "
                "mm.MLPBlock([64]))`, in `mm.Model(..., schema=schema)`")
@@ -124,6 +134,93 @@ low_rank_params = 576 * 16 + 16 * 576 + 576'''
         return f"low rank is {full / low:.1f} times smaller per layer ({low:,} vs {full:,} parameters)."
 
 
-def lab04(schema, batch) -> tuple[Exercise, ...]:
-    """`q1, q2, q3 = lab04(schema, batch)`."""
-    return Lab(schema=schema, batch=batch).add(Q1, Q2, Q3)
+class Q4(Exercise):
+    title = "explain the result"
+    names = ("low_rank_change", "low_rank_verdict")
+    hints = ("`runs` holds one result per model, each with `.name` and `.auc`; `auc_noise` is the noise of one run.",
+             f"The change is the low-rank model's AUC minus depth 3's. The verdict is {NOISE!r} when the change is "
+             f"no larger than `auc_noise`, else {BETTER!r} or {WORSE!r} for the low-rank model.",
+             "`auc_of = {r.name: r.auc for r in runs}`, then `low_rank_change = auc_of[\"DCN depth 2, rank 16\"] - "
+             "auc_of[\"DCN depth 3\"]`.")
+    solution_code = f'''auc_of = {{r.name: r.auc for r in runs}}
+low_rank_change = auc_of["{LOW}"] - auc_of["{DEEP}"]
+low_rank_verdict = ("{NOISE}" if abs(low_rank_change) <= auc_noise
+                    else "{BETTER}" if low_rank_change > 0 else "{WORSE}")'''
+
+    def verify(self, low_rank_change, low_rank_verdict) -> str:
+        deep, low = _measurement(self.scope.get("runs"))
+        change = low.auc - deep.auc
+        noise = metrics.auc_noise(self.ctx["valid_target"], min(deep.auc, low.auc))
+        _check_change(as_number(low_rank_change, "low_rank_change"), change, deep, low)
+        expected = NOISE if abs(change) <= noise else BETTER if change > 0 else WORSE
+        _check_verdict(low_rank_verdict, expected, change, noise)
+        full, small = WIDTH * WIDTH + WIDTH, 2 * WIDTH * RANK + WIDTH
+        return (f"{benchfigures.versus(LOW, low.auc, DEEP, deep.auc, noise=noise)}, with cross layers "
+                f"{full / small:.0f}× smaller (one seed; `bench/RESULTS.md` has three).")
+
+
+def _measurement(runs) -> tuple:
+    """The depth-3 and the low-rank run of the lab's measurement cell (`runs`), or Incorrect saying what to do."""
+    from recsys_course.training import FitResult
+
+    if runs is None:
+        raise Incorrect("no measurement found: run the cell that trains `dcn3` and `dcn_low_rank` (it sets `runs`).")
+    if not isinstance(runs, list) or not all(isinstance(r, FitResult) for r in runs):
+        raise Incorrect(f"`runs` should be the list of results `models.compare` returns, got {type(runs).__name__}: "
+                        "run the measurement cell again.")
+    found = {r.name: r for r in runs}
+    if sorted(found) != sorted((DEEP, LOW)) or len(runs) != 2:
+        raise Incorrect(f"`runs` should hold the two runs {DEEP!r} and {LOW!r}; it holds {[r.name for r in runs]}: "
+                        "run the measurement cell again.")
+    failed = [r.name for r in runs if not isinstance(r.auc, (int, float)) or math.isnan(r.auc)]
+    if failed:
+        raise Incorrect(f"{', '.join(failed)} has no AUC (NaN): its training failed. Run the measurement cell again.")
+    return found[DEEP], found[LOW]
+
+
+def _check_change(got: float, change: float, deep, low) -> None:
+    if abs(got - change) <= TOLERANCE:
+        return
+    known = {-change: "that is depth 3 minus low rank: the change is the low-rank model's AUC *minus* depth 3's.",
+             low.auc: "that is the low-rank model's AUC itself: subtract depth 3's.",
+             deep.auc: "that is depth 3's AUC itself: the change is the low-rank AUC minus it.",
+             100 * change: "that is in percentage points: give the AUC difference itself.",
+             low.logloss - deep.logloss: "that is the change in validation log-loss: compare the AUCs (`.auc`).",
+             change / deep.auc: "that is a relative change: give the difference of the two AUCs."}
+    for value, message in known.items():
+        if math.isfinite(value) and abs(got - value) <= TOLERANCE:
+            raise Incorrect(message)
+    raise Incorrect(f"{got:.4f} is not the change your runs measured: {LOW} {low.auc:.4f} − {DEEP} {deep.auc:.4f} "
+                    f"= {change:+.4f}.")
+
+
+def _check_verdict(verdict, expected: str, change: float, noise: float) -> None:
+    if not isinstance(verdict, str) or verdict not in VERDICTS:
+        raise Incorrect(f"`low_rank_verdict` should be one of {list(VERDICTS)}, got {verdict!r}.")
+    if verdict == expected:
+        return
+    if expected == NOISE:
+        raise Incorrect(f"the change {change:+.4f} is within the noise of one run (±{noise:.4f}): this run cannot tell "
+                        f"the two apart, so the verdict is {NOISE!r}.")
+    if verdict == NOISE:
+        raise Incorrect(f"the change {change:+.4f} is larger than the noise (±{noise:.4f}): say whether the low-rank "
+                        f"model did {BETTER!r} or {WORSE!r}.")
+    raise Incorrect(f"the change {change:+.4f} is {'positive' if change > 0 else 'negative'}: the low-rank model did "
+                    f"{expected!r}, not {verdict!r}.")
+
+
+def _valid_target(valid):
+    """The validation labels: from a Merlin Dataset (its `target` column) or given as they are."""
+    import numpy as np
+
+    if hasattr(valid, "to_ddf"):
+        return np.asarray(valid.to_ddf()["target"].compute())
+    return np.asarray(valid)
+
+
+def lab04(schema, batch, valid=None) -> tuple[Exercise, ...]:
+    """`q1, q2, q3, q4 = lab04(schema, batch, valid)`; `q1, q2, q3 = lab04(schema, batch)` (a copy of the lab made
+    before Q4 existed) still works and leaves Q4 out, since Q4 needs the validation labels."""
+    if valid is None:
+        return Lab(schema=schema, batch=batch).add(Q1, Q2, Q3)
+    return Lab(schema=schema, batch=batch, valid_target=_valid_target(valid)).add(Q1, Q2, Q3, Q4)

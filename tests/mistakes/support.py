@@ -37,7 +37,26 @@ def lab_namespace(tiny_processed, tiny_prepared) -> dict:
     ns["combos"] = rows.groupby(list(ns["top"])).ngroups
     ns.update(_builders(ns))
     ns.update(_lab05_names())
+    ns.update(_lab04_names(tiny_processed))
     return ns
+
+
+def dcn_runs(deep: float, low: float, losses=(0.6, 0.6)) -> list:
+    """Lab 04's measurement with these validation AUCs (DCN depth 3, the low-rank DCN), as `models.compare` lists it."""
+    from recsys_course.exercises.lab04 import DEEP, LOW
+    from recsys_course.training import FitResult
+
+    return [FitResult(DEEP, deep, losses[0], 1), FitResult(LOW, low, losses[1], 1)]
+
+
+def _lab04_names(tiny_processed) -> dict:
+    """What lab 04 has in scope for Q4: the validation labels, `metrics`, and `dcn_runs(deep, low)`."""
+    from recsys_course import metrics
+    from recsys_course.data import read_processed
+
+    valid_target = read_processed(tiny_processed / "valid", columns=["target"])["target"]
+    return {"metrics": metrics, "valid_target": valid_target, "dcn_runs": dcn_runs,
+            "noise_of": lambda runs: metrics.auc_noise(valid_target, min(r.auc for r in runs))}
 
 
 def runs_of(dlrm: float, pair: float, triple: float, losses=(0.6, 0.6, 0.6)) -> list:
@@ -67,7 +86,7 @@ def labs(lab_namespace):
 
     ns = lab_namespace
     return {"lab01": lab01(ns["rows"], ns["schema"]), "lab02": lab02(ns["schema"], ns["batch"]),
-            "lab03": lab03(ns["schema"], ns["batch"], ns["rows"]), "lab04": lab04(ns["schema"], ns["batch"]),
+            "lab03": lab03(ns["schema"], ns["batch"], ns["rows"]), "lab04": lab04(ns["schema"], ns["batch"], ns["valid_target"]),
             "lab05": lab05()}
 
 
