@@ -2,7 +2,8 @@
 
 The same code runs on CPU (pandas) and GPU (cuDF); `recsys_course.device` decides. Output:
 `processed_nvt/{train,valid}/*.parquet` with `schema.pbtxt`, and the fitted workflow in
-`processed_nvt/workflow/`. Columns and tags are those of the 2022 workshop notebook.
+`processed_nvt/workflow/`. Columns and tags are those of the 2022 workshop notebook, except its target-encoded
+columns (`TE_*`), left out on purpose (README, "Preparation").
 """
 from __future__ import annotations
 

@@ -68,3 +68,17 @@ def test_existing_output_is_refused(tiny_prepared, tmp_path):
         run_etl(tiny_prepared, tmp_path / "out", cpu=True)
     with pytest.raises(FileNotFoundError, match="run `python -m recsys_course prepare` first"):
         run_etl(tmp_path / "nothing", tmp_path / "out2", cpu=True)
+
+
+def test_the_readme_says_what_the_workflow_writes_and_that_te_columns_are_left_out(datasets):
+    """README "Preparation" lists the model's columns and says the 2022 target-encoded columns (TE_*) are left out."""
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    said = " ".join(readme[readme.index("Then the NVTabular workflow"):readme.index("## Use the real data")].split())
+    columns = datasets[0].schema.column_names
+    assert not [c for c in columns if c.upper().startswith("TE_")]  # no target-encoded column is written
+    assert "target-encoded columns (`TE_*`" in said and "leaves them out" in said
+    model = [c for c in columns if c not in EXTRA_COLUMNS]
+    assert sorted(model) == sorted(EXPECTED_TAGS)
+    assert "the eight categorical ids" in said and len(CATEGORICAL) == 8

@@ -95,3 +95,14 @@ def test_a_keras_progress_bar_is_stored_as_its_last_state():
               "\r71/71 [====] - 12s 150ms/step - loss: 0.58\n"]
     nb = nbrun.clean_outputs(_run(("fit()", [_stdout(p) for p in pieces], [])))
     assert [o["text"] for o in nb.cells[0].outputs] == ["Epoch 1/2\n71/71 [====] - T T/step - loss: 0.58\n"]
+
+
+def test_the_stored_walkthroughs_hold_no_progress_bar_with_its_timings_blanked():
+    """A Keras progress bar stored by `make outputs` reads "- T T/step" once its timings are rewritten: the
+    walkthroughs train quietly (`verbose=0`) and print a one-line summary instead."""
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            for out in cell.get("outputs", []):
+                text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+                assert "T/step" not in text and not re.search(r"\[=+\]", text), (path.name, i, text[:200])
