@@ -31,8 +31,11 @@ import nbformat
 from recsys_course.exercises import core
 
 # The statuses as a report names them (core.REPORTED: "raised" for core's "your code raised").
-CORRECT, INCORRECT, RAISED, NOT_ATTEMPTED = (core.REPORTED[s] for s in core.STATUSES)
-STATUSES = (CORRECT, INCORRECT, RAISED, NOT_ATTEMPTED)
+CORRECT = core.REPORTED[core.CORRECT]
+INCORRECT = core.REPORTED[core.INCORRECT]
+RAISED = core.REPORTED[core.RAISED]
+NOT_ATTEMPTED = core.REPORTED[core.NOT_ATTEMPTED]
+STATUSES = tuple(core.REPORTED[s] for s in core.STATUSES)
 OUTCOME_MIME = core.OUTCOME_MIME
 LEARNER_SEPARATOR = "__"
 
