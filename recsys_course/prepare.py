@@ -97,29 +97,50 @@ def _split_advice(raw: Path, named: list[str], opts: Options, has_valid: bool) -
     return f"{found}; {problem}. Validate on the last month instead: --valid-month {usable[-1]}"
 
 
+def _in_order(values: pd.Series) -> np.ndarray:
+    """Integer codes that sort as the strings do (the distinct values are sorted once, not every row)."""
+    return pd.factorize(values, sort=True)[0]
+
+
 def label_rows(events: pd.DataFrame, opts: Options) -> pd.DataFrame:
-    """Cart/purchase events of a set of users (all events of each user) -> labelled rows with a split."""
-    ev = events.sort_values(["event_time_ts", "user_session", "product_id", "event_type"], kind="stable")
-    carts = ev[ev["event_type"] == "cart"].drop_duplicates(["user_session", "product_id"], keep="first")
-    bought = (ev[ev["event_type"] == "purchase"].groupby(["user_session", "product_id"], sort=False)["event_time_ts"]
-              .max().rename("last_purchase_ts"))
-    rows = carts.join(bought, on=["user_session", "product_id"])
+    """Cart/purchase events of a set of users (all events of each user) -> labelled rows with a split.
+
+    Events in time order (ties: by session, product, cart before purchase; stable), the first cart of each
+    (session, product) is labelled 1 when the product is purchased at or after it in the session, then the last row
+    per (user, product) is kept. The sort and the groupings run on integer codes of the strings.
+    """
+    ev = events.assign(_session=_in_order(events["user_session"]), _purchase=events["event_type"] == "purchase")
+    ev = ev.iloc[np.lexsort([ev["_purchase"].to_numpy(), ev["product_id"].to_numpy(), ev["_session"].to_numpy(),
+                             ev["event_time_ts"].to_numpy()])]
+    keys = ["_session", "product_id"]
+    carts = ev[~ev["_purchase"]]
+    carts = carts[~carts.duplicated(keys, keep="first")]
+    bought = ev[ev["_purchase"]].groupby(keys, sort=False)["event_time_ts"].max().rename("last_purchase_ts")
+    rows = carts.join(bought, on=keys)
     rows["target"] = (rows["last_purchase_ts"] >= rows["event_time_ts"]).astype("int8")
-    rows = rows.drop_duplicates(["user_id", "product_id"], keep="last")
+    rows = rows[~rows.duplicated(["user_id", "product_id"], keep="last")]
     start, valid_start, valid_end = opts.bounds()
     rows = rows[(rows["event_time_ts"] >= start) & (rows["event_time_ts"] < valid_end)].copy()
-    levels = rows["category_code"].fillna("").astype(str).str.split(".", n=CAT_LEVELS - 1, expand=True)
-    for i in range(CAT_LEVELS):
-        col = levels[i] if i in levels.columns else pd.Series(None, index=rows.index, dtype=object)
-        rows[f"cat_{i}"] = col.replace("", None).fillna("NA").astype(str)
-    rows["brand"] = rows["brand"].fillna("NA").astype(str)
-    ts = pd.to_datetime(rows["event_time_ts"], unit="s")
-    rows["ts_hour"] = ts.dt.hour.astype("int64")
-    rows["ts_weekday"] = ts.dt.dayofweek.astype("int64")
+    _add_features(rows)
     rows["split"] = np.where(rows["event_time_ts"] < valid_start, "train", "valid")
-    newest_first = rows.groupby(["user_id", "split"]).cumcount(ascending=False)
-    rows = rows[newest_first < opts.max_rows_per_user]
+    newest_first = rows.groupby([rows["user_id"].to_numpy(), rows["event_time_ts"].to_numpy() < valid_start],
+                                sort=False).cumcount(ascending=False)
+    rows = rows[newest_first.to_numpy() < opts.max_rows_per_user]
     return rows[PREPARED_COLUMNS + ["split"]].reset_index(drop=True)
+
+
+def _add_features(rows: pd.DataFrame) -> None:
+    """cat_0..cat_3 from category_code and brand ('NA' when missing), hour and weekday (UTC) of the event."""
+    codes, distinct = pd.factorize(rows["category_code"].fillna("").astype(str))
+    levels = pd.Series(distinct, dtype=object).str.split(".", n=CAT_LEVELS - 1, expand=True)
+    for i in range(CAT_LEVELS):
+        level = levels[i] if i in levels.columns else pd.Series(None, index=levels.index, dtype=object)
+        names = level.replace("", None).fillna("NA").astype(str).to_numpy(dtype=object)
+        rows[f"cat_{i}"] = names[codes] if len(names) else np.array([], dtype=object)
+    rows["brand"] = rows["brand"].fillna("NA").astype(str)
+    seconds = rows["event_time_ts"].to_numpy()
+    rows["ts_hour"] = ((seconds // 3600) % 24).astype("int64")
+    rows["ts_weekday"] = ((seconds // 86400 + 3) % 7).astype("int64")  # 1970-01-01 was a Thursday (3)
 
 
 @contextmanager
