@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import PeakRSS  # bench/run.py: the same sampler as `make bench`
+from measure import PeakRSS  # bench/measure.py: the same sampler as `make bench`
 
 HERE = Path(__file__).resolve().parent
 RESULT = HERE / "real_month.json"

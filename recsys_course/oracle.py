@@ -27,6 +27,18 @@ def generator_meta(raw: str | Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _one_to_one(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    """pandas' `validate="one_to_one"` of a merge on (user_session, product_id), on integer codes (faster)."""
+    codes, _ = pd.factorize(pd.concat([left["user_session"], right["user_session"]], ignore_index=True))
+    pairs = pd.Series(codes * (int(max(left["product_id"].max(), right["product_id"].max(), 0)) + 1)
+                      + np.concatenate([left["product_id"].to_numpy(), right["product_id"].to_numpy()]))
+    left_unique = not pairs.iloc[:len(left)].duplicated().any()
+    right_unique = not pairs.iloc[len(left):].duplicated().any()
+    if not (left_unique and right_unique):
+        where = "either left or right" if not (left_unique or right_unique) else ("left" if right_unique else "right")
+        raise pd.errors.MergeError(f"Merge keys are not unique in {where} dataset; not a one-to-one merge")
+
+
 def oracle_metrics(raw: str | Path, prepared: str | Path) -> dict | None:
     """AUC and log-loss of the true probabilities on the prepared train and valid rows (None for real data)."""
     sidecar = Path(raw) / ORACLE_FILE
@@ -36,7 +48,8 @@ def oracle_metrics(raw: str | Path, prepared: str | Path) -> dict | None:
     result = {}
     for name in ("train", "valid"):
         rows = pd.read_parquet(Path(prepared) / name, columns=["user_session", "product_id", "target"])
-        joined = rows.merge(truth, on=["user_session", "product_id"], how="left", validate="one_to_one")
+        _one_to_one(rows, truth)
+        joined = rows.merge(truth, on=["user_session", "product_id"], how="left")
         if joined["p_true"].isna().any() or (joined["purchased"].astype("int8") != joined["target"]).any():
             raise OracleMismatch(f"{sidecar}: does not match the CSVs beside it (labels or pairs differ)")
         p, y = joined["p_true"].to_numpy(), joined["target"].to_numpy()

@@ -98,33 +98,53 @@ def _split_advice(raw: Path, named: list[str], opts: Options, has_valid: bool) -
 
 
 def _in_order(values: pd.Series) -> np.ndarray:
-    """Integer codes that sort as the strings do (the distinct values are sorted once, not every row)."""
-    return pd.factorize(values, sort=True)[0]
+    """Integer codes that sort as the strings do (Arrow's dense rank: a C++ sort of the strings, codepoint order)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return pc.rank(pa.array(values, type=pa.string(), from_pandas=True), tiebreaker="dense").to_numpy().astype(np.int64)
+
+
+def _pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One int64 per (a, b) pair, equal exactly when both are equal."""
+    codes_a, _ = pd.factorize(a)
+    codes_b, distinct_b = pd.factorize(b)
+    return codes_a.astype(np.int64) * max(len(distinct_b), 1) + codes_b
+
+
+def _labelled(events: pd.DataFrame, valid_end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in `events` of the labelled rows, in time order (ties: session, product, cart before purchase;
+    stable), and their targets: the first cart of each (session, product), 1 when the product is purchased at or
+    after it in the session; the last such row per (user, product), before `valid_end`."""
+    ts, product = events["event_time_ts"].to_numpy(), events["product_id"].to_numpy()
+    purchase = (events["event_type"] == "purchase").to_numpy()
+    session = _in_order(events["user_session"])
+    order = np.lexsort([purchase, product, session, ts])
+    ts, purchase = ts[order], purchase[order]
+    pair = _pairs(session[order], product[order])
+    carts = np.flatnonzero(~purchase)
+    carts = carts[~pd.Series(pair[carts]).duplicated(keep="first").to_numpy()]
+    last_bought = pd.Series(ts[purchase]).groupby(pair[purchase]).max()
+    target = (last_bought.reindex(pair[carts]).to_numpy() >= ts[carts]).astype("int8")
+    users = events["user_id"].to_numpy()[order][carts]
+    last = ~pd.Series(_pairs(users, product[order][carts])).duplicated(keep="last").to_numpy()
+    last &= ts[carts] < valid_end
+    return order[carts][last], target[last]
 
 
 def label_rows(events: pd.DataFrame, opts: Options) -> pd.DataFrame:
-    """Cart/purchase events of a set of users (all events of each user) -> labelled rows with a split.
-
-    Events in time order (ties: by session, product, cart before purchase; stable), the first cart of each
-    (session, product) is labelled 1 when the product is purchased at or after it in the session, then the last row
-    per (user, product) is kept. The sort and the groupings run on integer codes of the strings.
-    """
-    ev = events.assign(_session=_in_order(events["user_session"]), _purchase=events["event_type"] == "purchase")
-    ev = ev.iloc[np.lexsort([ev["_purchase"].to_numpy(), ev["product_id"].to_numpy(), ev["_session"].to_numpy(),
-                             ev["event_time_ts"].to_numpy()])]
-    keys = ["_session", "product_id"]
-    carts = ev[~ev["_purchase"]]
-    carts = carts[~carts.duplicated(keys, keep="first")]
-    bought = ev[ev["_purchase"]].groupby(keys, sort=False)["event_time_ts"].max().rename("last_purchase_ts")
-    rows = carts.join(bought, on=keys)
-    rows["target"] = (rows["last_purchase_ts"] >= rows["event_time_ts"]).astype("int8")
-    rows = rows[~rows.duplicated(["user_id", "product_id"], keep="last")]
+    """Cart/purchase events of a set of users (all events of each user) -> labelled rows with a split."""
     start, valid_start, valid_end = opts.bounds()
-    rows = rows[(rows["event_time_ts"] >= start) & (rows["event_time_ts"] < valid_end)].copy()
+    at, target = _labelled(events, valid_end)
+    rows = events.iloc[at].assign(target=target)
+    rows = rows[rows["event_time_ts"].to_numpy() >= start].copy()
     _add_features(rows)
-    rows["split"] = np.where(rows["event_time_ts"] < valid_start, "train", "valid")
-    newest_first = rows.groupby([rows["user_id"].to_numpy(), rows["event_time_ts"].to_numpy() < valid_start],
-                                sort=False).cumcount(ascending=False)
+    is_valid = rows["event_time_ts"].to_numpy() >= valid_start
+    rows["split"] = np.where(is_valid, "valid", "train")
+    newest_first = pd.Series(_pairs(rows["user_id"].to_numpy(), is_valid)).groupby(
+        _pairs(rows["user_id"].to_numpy(), is_valid), sort=False).cumcount(ascending=False)
     rows = rows[newest_first.to_numpy() < opts.max_rows_per_user]
     return rows[PREPARED_COLUMNS + ["split"]].reset_index(drop=True)
 
