@@ -11,6 +11,7 @@ Only cart and purchase events (a few percent of a real month) survive the first,
 """
 from __future__ import annotations
 
+import asyncio
 import calendar
 import json
 import re
@@ -29,7 +30,7 @@ from recsys_course.formats import CAT_LEVELS, PREPARED_COLUMNS
 from recsys_course.oracle import oracle_metrics
 from recsys_course.rawfiles import EVENTS_META, RawDataError, check_file, events_frame, month_of, raw_files
 
-__all__ = ["Options", "RawDataError", "label_rows", "prepare", "dask_client"]
+__all__ = ["ClusterStartError", "Options", "RawDataError", "label_rows", "prepare", "dask_client"]
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,27 @@ def _add_features(rows: pd.DataFrame) -> None:
     rows["ts_weekday"] = ((seconds // 86400 + 3) % 7).astype("int64")  # 1970-01-01 was a Thursday (3)
 
 
+SCHEDULER_TIMEOUT = "30s"  # to reach a --scheduler
+
+
+class ClusterStartError(RuntimeError):
+    """The Dask cluster could not be started or reached; the message says what failed and what to do."""
+
+    def _render_traceback_(self) -> list[str]:  # in Jupyter: the message, not a stack
+        return [f"ClusterStartError: {self}"]
+
+
+def _start_failed(what: str, e: BaseException, advice: str) -> ClusterStartError:
+    return ClusterStartError(f"{what} failed ({type(e).__name__}: {e or 'no detail'}). {advice}")
+
+
 @contextmanager
 def dask_client(scheduler: str | None = None, n_workers: int = 1) -> Iterator[object]:
-    """A client on `scheduler`, or on a local cluster that is closed afterwards."""
+    """A client on `scheduler`, or on a local cluster that is closed afterwards.
+
+    A cluster that does not start (Dask's bare `TimeoutError: Timeout` when workers do not come up in time) or a
+    scheduler that cannot be reached stops with `ClusterStartError`, naming what failed and what to do.
+    """
     from distributed import Client, LocalCluster
 
     from recsys_course.quiet import silence_dask
@@ -173,14 +192,26 @@ def dask_client(scheduler: str | None = None, n_workers: int = 1) -> Iterator[ob
     silence_dask()
 
     if scheduler:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError, asyncio.TimeoutError) as e:
+            raise _start_failed(f"connecting to the Dask scheduler at {scheduler}", e,
+                                "Check the address and that the scheduler runs (`dask scheduler`, then "
+                                "`dask worker ADDRESS`), or leave out --scheduler to use a local cluster.") from None
+        with client:
             yield client
         return
     processes = n_workers > 1
-    with warnings.catch_warnings():  # its status page moves to a free port when another cluster runs: say nothing
-        warnings.filterwarnings("ignore", message="Port 8787 is already in use")
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=max(1, usable_cores() // n_workers),
-                               processes=processes, dashboard_address=None)
+    try:
+        with warnings.catch_warnings():  # its status page moves to a free port when another cluster runs: quiet
+            warnings.filterwarnings("ignore", message="Port 8787 is already in use")
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=max(1, usable_cores() // n_workers),
+                                   processes=processes, dashboard_address=None)
+    except (OSError, TimeoutError, asyncio.TimeoutError, RuntimeError) as e:
+        kind = f"{n_workers} worker processes" if processes else "1 worker, threads in this process"
+        raise _start_failed(f"starting a local Dask cluster ({kind})", e,
+                            "Retry with --workers 1 (no worker processes to start), free some memory or CPU, or "
+                            "start a cluster yourself and pass its address: --scheduler tcp://HOST:8786.") from None
     with cluster, Client(cluster) as client:
         yield client
 

@@ -402,3 +402,40 @@ def test_compression_that_does_not_match_the_name_is_named(tmp_path, name, gz, p
     (raw / name).write_bytes(gzip.compress(text, mtime=0) if gz else text)
     with pytest.raises(RawDataError, match=f"^{name}: {problem}"):
         prepare(raw, tmp_path / "out", opts=Options(min_rows=1))
+
+
+# ---- a Dask cluster that does not start ----
+
+def test_a_local_cluster_that_does_not_start_says_so_and_what_to_do(tmp_path, monkeypatch, capsys):
+    import distributed
+
+    from recsys_course import cli
+    from recsys_course.prepare import ClusterStartError
+
+    def timeout(*args, **kwargs):  # what Dask raises when its workers do not come up in time
+        raise TimeoutError("Timeout")
+
+    monkeypatch.setattr(distributed, "LocalCluster", timeout)
+    _write(tmp_path / "raw", "events.csv", [GOOD])
+    with pytest.raises(ClusterStartError, match=r"^starting a local Dask cluster \(1 worker, threads in this "
+                                                r"process\) failed \(TimeoutError: Timeout\)\. Retry with --workers 1"):
+        prepare(tmp_path / "raw", tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]  # nothing half-written
+    code = cli.main(["prepare", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "o"), "--no-etl",
+                     "--workers", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: starting a local Dask cluster (2 worker processes) failed")
+    assert "--scheduler tcp://HOST:8786" in err and "Traceback" not in err
+
+
+def test_an_unreachable_scheduler_says_so_and_what_to_do(tmp_path, monkeypatch):
+    from recsys_course import prepare as prep
+    from recsys_course.prepare import ClusterStartError
+
+    monkeypatch.setattr(prep, "SCHEDULER_TIMEOUT", "2s")
+
+    _write(tmp_path / "raw", "events.csv", [GOOD])
+    with pytest.raises(ClusterStartError, match=r"^connecting to the Dask scheduler at tcp://127.0.0.1:9 failed "
+                                                r"\(.*\)\. Check the address"):
+        prepare(tmp_path / "raw", tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
