@@ -139,7 +139,7 @@ def same_rows(course: Path, peer: Path) -> dict:
 def compare(raw: Path, name: str, rounds: int, split: tuple[str, str, str]) -> dict:
     from measure import OthersCPU
 
-    work = Path(tempfile.mkdtemp(prefix=f"peer_{name}_", dir=raw.parent))
+    work = Path(tempfile.mkdtemp(prefix=f"peer_{name}_"))  # not beside raw: a shared data folder is read only
     course_t, peer_t, check = [], [], None
     try:
         with OthersCPU() as others:
