@@ -22,18 +22,17 @@ _REPLACEMENT = "\ufffd".encode()  # what the pandas path turns undecodable bytes
 
 def _piece(path: str, start: int, size: int) -> bytes:
     """The lines of `path` for the byte range [start, start + size), split exactly as `dask.dataframe.read_csv`
-    splits: from just after the first line end at or after `start` (from 0 in the first range, whose header line is
-    left out) to just after the first line end at or after `start + size`."""
+    splits: from just after the first line end at or after `start` (just after the header line in the first range)
+    to just after the first line end at or after `start + size`. Read once, without copies."""
     with open(path, "rb") as f:
         f.seek(start)
-        begin = start + len(f.readline()) if start > 0 else 0
+        begin = start + len(f.readline())  # the header, or the end of a line that belongs to the range before
         if begin > start + size:
             return b""
+        f.seek(start + size)
+        end = start + size + len(f.readline())
         f.seek(begin)
-        data = f.read(start + size - begin) + f.readline()
-    if start == 0:
-        return data.split(b"\n", 1)[1] if b"\n" in data else b""
-    return data
+        return f.read(end - begin)
 
 
 def _types() -> dict:
@@ -114,7 +113,7 @@ def _pandas_events(data: bytes, path: str) -> pd.DataFrame:
     """The pandas path on the same text: `rawfiles.parse_events`, which names any problem."""
     from recsys_course.rawfiles import _READ, parse_events
 
-    if not data.strip():
+    if not data or data.isspace():
         from recsys_course.rawfiles import EVENTS_META
 
         return EVENTS_META.copy()
@@ -126,7 +125,7 @@ def _pandas_events(data: bytes, path: str) -> pd.DataFrame:
 def block_events(path: str, start: int, size: int) -> pd.DataFrame:
     """The validated cart and purchase events of one byte range of a plain file."""
     data = _piece(path, start, size)
-    fast = arrow_events(data) if data.strip() else None
+    fast = arrow_events(data) if data and not data.isspace() else None
     return fast if fast is not None else _pandas_events(data, path)
 
 
@@ -154,7 +153,7 @@ def gz_file_events(path: str) -> pd.DataFrame:
 
     parts = []
     for data in _gz_pieces(path):
-        fast = arrow_events(data) if data.strip() else EVENTS_META.copy()
+        fast = arrow_events(data) if data and not data.isspace() else EVENTS_META.copy()
         if fast is None:
             return gz_events(path)
         parts.append(fast)

@@ -27,8 +27,9 @@ def generator_meta(raw: str | Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _one_to_one(left: pd.DataFrame, right: pd.DataFrame) -> None:
-    """pandas' `validate="one_to_one"` of a merge on (user_session, product_id), on integer codes (faster)."""
+def _lookup(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+    """For each row of `left`, the position of its (user_session, product_id) in `right` (-1: absent): a left merge
+    validated one-to-one as pandas' `validate="one_to_one"` does, on integer codes of the pairs (faster)."""
     codes, _ = pd.factorize(pd.concat([left["user_session"], right["user_session"]], ignore_index=True))
     pairs = pd.Series(codes * (int(max(left["product_id"].max(), right["product_id"].max(), 0)) + 1)
                       + np.concatenate([left["product_id"].to_numpy(), right["product_id"].to_numpy()]))
@@ -37,6 +38,7 @@ def _one_to_one(left: pd.DataFrame, right: pd.DataFrame) -> None:
     if not (left_unique and right_unique):
         where = "either left or right" if not (left_unique or right_unique) else ("left" if right_unique else "right")
         raise pd.errors.MergeError(f"Merge keys are not unique in {where} dataset; not a one-to-one merge")
+    return pd.Index(pairs.iloc[len(left):].to_numpy()).get_indexer(pairs.iloc[:len(left)].to_numpy())
 
 
 def oracle_metrics(raw: str | Path, prepared: str | Path) -> dict | None:
@@ -48,11 +50,13 @@ def oracle_metrics(raw: str | Path, prepared: str | Path) -> dict | None:
     result = {}
     for name in ("train", "valid"):
         rows = pd.read_parquet(Path(prepared) / name, columns=["user_session", "product_id", "target"])
-        _one_to_one(rows, truth)
-        joined = rows.merge(truth, on=["user_session", "product_id"], how="left")
-        if joined["p_true"].isna().any() or (joined["purchased"].astype("int8") != joined["target"]).any():
+        at = _lookup(rows, truth)
+        found = at >= 0
+        p = np.where(found, truth["p_true"].to_numpy()[np.maximum(at, 0)] if len(truth) else np.nan, np.nan)
+        y = rows["target"].to_numpy()
+        bought = truth["purchased"].to_numpy()[at[found]].astype("int8")
+        if np.isnan(p).any() or (bought != y[found]).any():
             raise OracleMismatch(f"{sidecar}: does not match the CSVs beside it (labels or pairs differ)")
-        p, y = joined["p_true"].to_numpy(), joined["target"].to_numpy()
         result[name] = {"auc": round(auc(y, p), 4), "logloss": round(logloss(y, p), 4)}
     return result
 

@@ -105,7 +105,8 @@ def _in_order(values: pd.Series) -> np.ndarray:
 
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    return pc.rank(pa.array(values, type=pa.string(), from_pandas=True), tiebreaker="dense").to_numpy().astype(np.int64)
+    coded = pc.dictionary_encode(pa.array(values, type=pa.string(), from_pandas=True))  # the distinct sessions
+    return pc.rank(coded.dictionary, tiebreaker="dense").take(coded.indices).to_numpy().astype(np.int64)
 
 
 def _pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -223,8 +224,8 @@ def _filter_train(train, min_rows: int):
         items = train["product_id"].value_counts().compute()
         if (users >= min_rows).all() and (items >= min_rows).all():
             return train
-        train = train[train["user_id"].isin(set(users.index[users >= min_rows]))
-                      & train["product_id"].isin(set(items.index[items >= min_rows]))].persist()
+        train = train[train["user_id"].isin(users.index[users >= min_rows].to_numpy())  # arrays, not sets: one
+                      & train["product_id"].isin(items.index[items >= min_rows].to_numpy())].persist()  # object each
 
 
 def prepare(raw: str | Path, out: str | Path, scheduler: str | None = None, opts: Options = Options(),
@@ -252,8 +253,8 @@ def _label_split_filter(events, opts: Options):
     rows = events.map_partitions(label_rows, opts, meta=label_rows(EVENTS_META, opts)).persist()
     train = _filter_train(rows[rows["split"] == "train"].drop(columns="split"), opts.min_rows)
     valid = rows[rows["split"] == "valid"].drop(columns="split")
-    known_users = set(train["user_id"].unique().compute())
-    known_items = set(train["product_id"].unique().compute())
+    known_users = train["user_id"].unique().compute().to_numpy()
+    known_items = train["product_id"].unique().compute().to_numpy()
     return train, valid[valid["user_id"].isin(known_users) & valid["product_id"].isin(known_items)]
 
 
