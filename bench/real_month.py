@@ -33,8 +33,9 @@ KAGGLE_OCTOBER = {"events": 42_448_764, "csv_gb": 5.28}  # the Kaggle file 2019-
 SEVEN_MONTHS_EVENTS = 400_000_000  # Oct 2019 - Apr 2020, the 2022 workshop's data: about 0.4 billion
 
 
-def generate_month(out: Path, events: int, seed: int = 42) -> dict:
-    """Write `out/2019-Oct.csv` with at least `events` events (views included); return counts and seconds."""
+def generate_month(out: Path, events: int, seed: int = 42, month: str = "2019-10") -> dict:
+    """Write `out/2019-Oct.csv` (or another `month`'s file) with at least `events` events (views included); return
+    counts and seconds. Another month gets its own sessions (the seed is spawned per month), the same catalogue."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -49,13 +50,15 @@ def generate_month(out: Path, events: int, seed: int = 42) -> dict:
     cat = g.make_catalogue(np.random.default_rng(s_cat), spec)
     users = g.make_users(np.random.default_rng(s_users), spec, cat)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / month_filename(2019, 10)
+    year, mon = (int(x) for x in month.split("-"))
+    path = out / month_filename(year, mon)
+    s_months = s_months.spawn(12 * (year - 2019) + mon - 10 + 1)[-1] if month != "2019-10" else s_months
     written, chunks = 0, 0
     with pa.OSFile(str(path), "wb") as sink:
         sink.write((HEADER + "\n").encode())
         while written < events:
             rng = np.random.default_rng(s_months.spawn(1)[0])
-            ev = g.simulate_month(rng, 2019, 10, SESSIONS_PER_CHUNK, cat, users)
+            ev = g.simulate_month(rng, year, mon, SESSIONS_PER_CHUNK, cat, users)
             pacsv.write_csv(g.month_table(ev, cat, users), sink,
                             pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=65536))
             written, chunks = written + int(ev.kind.size), chunks + 1
@@ -176,9 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path)
     p.add_argument("--raw", type=Path)
     p.add_argument("--events", type=int, default=KAGGLE_OCTOBER["events"])
+    p.add_argument("--month", default="2019-10", help="generate: the month's file (its own sessions)")
     args = p.parse_args(argv)
     if args.step == "generate":
-        print(json.dumps(generate_month(args.out, args.events)))
+        print(json.dumps(generate_month(args.out, args.events, month=args.month)))
     elif args.step == "prepare":
         print(json.dumps(prepare_month(args.raw, args.out)))
     elif args.step == "readme":  # the paragraph README.md quotes (a test holds them equal)

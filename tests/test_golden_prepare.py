@@ -13,8 +13,6 @@ import sys
 import pytest
 
 from conftest import REPO
-from rees46_fixture import write_fixture
-from recsys_course.prepare import Options, prepare
 
 sys.path.insert(0, str(REPO / "bench"))
 from golden_prepare import CASES, GOLDEN, output_digests, tree_digest  # noqa: E402
@@ -30,12 +28,11 @@ def _golden(case: str, raw) -> dict:
     return golden
 
 
-def test_the_fixture_prepares_byte_identical(tmp_path):
-    raw = write_fixture(tmp_path / "raw")
+def test_the_fixture_prepares_byte_identical(quirk_prepared):
+    raw, out = quirk_prepared
     golden = _golden("fixture", raw)
-    prepare(raw, tmp_path / "out", opts=Options(min_rows=CASES["fixture"]["min_rows"]),
-            blocksize=CASES["fixture"]["blocksize"])
-    assert output_digests(tmp_path / "out") == golden["output"]
+    assert CASES["fixture"] == {"min_rows": 1, "blocksize": "64KB"}  # how conftest's quirk_prepared prepares it
+    assert output_digests(out) == golden["output"]
 
 
 def test_tiny_prepares_byte_identical(tiny_raw, tiny_prepared):

@@ -21,7 +21,7 @@ from conftest import REPO
 from rees46_fixture import (MOVED_PRODUCT, ORDER_PRODUCT, ORDER_SESSION, ORDER_USER, ZERO_PRICE_PRODUCT,
                             write_fixture)
 from recsys_course.oracle import NO_GROUND_TRUTH
-from recsys_course.prepare import Options, prepare
+
 
 # Lab 05 is left out: it makes its own synthetic data with a ground truth the learner sets (experiment.py), whatever
 # the course's data is, so the fixture would only make it slower. The test below holds that it reads no course data.
@@ -76,11 +76,10 @@ def test_every_quirk_is_present_in_the_fixture(tmp_path):
     assert ev[ev["product_id"] == str(MOVED_PRODUCT)]["category_code"].nunique() == 2
 
 
-def test_each_quirk_is_treated_as_documented(tmp_path):
-    """With min_rows=1, so that the planted rows survive the filter."""
-    raw = write_fixture(tmp_path / "raw")
-    prepare(raw, tmp_path / "out", opts=Options(min_rows=1), blocksize="64KB")  # many byte ranges per CRLF file
-    rows = pd.concat([pd.read_parquet(tmp_path / "out" / s) for s in ("train", "valid")], ignore_index=True)
+def test_each_quirk_is_treated_as_documented(quirk_prepared):
+    """With min_rows=1, so that the planted rows survive the filter; 64 KB byte ranges, many per CRLF file."""
+    _, out = quirk_prepared
+    rows = pd.concat([pd.read_parquet(out / s) for s in ("train", "valid")], ignore_index=True)
     kitchen = rows[rows["cat_1"] == "kitchen"]
     assert set(kitchen["cat_0"]) == {"appliances", "furniture"}  # shared second-level name: two top categories
     assert (rows["cat_3"] != "NA").any()  # 4-level codes
