@@ -87,7 +87,11 @@ outputs: venv
 screenshot: venv
 	RECSYS_SCREENSHOT=1 $(PYTEST) tests/test_browser.py
 
+# Bench-only packages (the Polars peer) go into the venv here, not in make venv; the peer runs first at small.
 bench: venv
+	$(PY) -m pip install -q --disable-pip-version-check -r bench/requirements.txt -c constraints.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m recsys_course data --scale small
+	$(PY) bench/peer_polars.py compare --raw data/small/raw --name small
 	$(PY) bench/run.py
 
 lock: venv

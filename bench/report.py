@@ -258,7 +258,7 @@ def write_report(r: dict, folder: Path) -> None:
     gs = goals(r)
     missed = [f"- {g.goal}: {g.why}" for g in gs if g.status == MISSED]
     lines = [*_header(r), *_goals_table(gs), *_quality(r), *_interactions(r), *_controlled(r), *_throughput(r),
-             *_pipeline(r), *_real_month(folder), *_wall_times(r), "", "## Goals missed, and why", "", *(missed or ["None."])]
+             *_pipeline(r), *_real_month(folder), *prepare_speed_lines(folder), *_wall_times(r), "", "## Goals missed, and why", "", *(missed or ["None."])]
     (folder / "RESULTS.md").write_text("\n".join(lines) + "\n")
     _plots(r, folder)
     benchfigures.update_readme(results=r)  # the README's bench block, rendered from the same results
