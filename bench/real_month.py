@@ -154,9 +154,9 @@ def _rate_goal(r: dict) -> str:
     if r["goals"].get("events_per_s_ge_1m"):
         return "met"
     cpu_rate = per_cpu_second(r)
-    free_core = ("two free cores would clear the goal (not measured on an idle machine)"
+    free_core = ("two free cores, if both were kept busy, would clear the goal (not measured on an idle machine)"
                  if 2 * cpu_rate >= 1_000_000 else "even two free cores would not reach it")
-    return f"**missed** — the run did {cpu_rate / 1000:.0f}k events per CPU-second, so {free_core}"
+    return f"**missed** — the run did {cpu_rate / 1000:.0f}k events per CPU-second: {free_core}"
 
 
 def _rate(events_per_s: float) -> str:
