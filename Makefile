@@ -5,6 +5,13 @@ SHELL := /bin/bash
 # Python 3.11 (found by default) or 3.10 (give it: make test PYTHON=python3.10, the NGC container's Python):
 # TensorFlow 2.12, the newest Merlin accepts, has no wheel for 3.12+. Each Python gets its own venv.
 PYTHON ?= $(shell for p in python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v $$p && break; done)
+# None found: for a target that needs the venv, tools/find_python.sh takes python3.10, or provisions Python 3.11 with
+# uv from the package index (pip install uv into .uv-bootstrap, uv python install 3.11), saying what it does.
+ifeq ($(PYTHON),)
+ifneq ($(filter-out help clean clean-data,$(or $(MAKECMDGOALS),help)),)
+PYTHON := $(shell tools/find_python.sh)
+endif
+endif
 PYVER := $(if $(PYTHON),$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null),)
 VENV := $(if $(and $(PYTHON),$(filter-out 3.11,$(or $(PYVER),none))),.venv-$(or $(PYVER),unknown),.venv)
 PY := $(VENV)/bin/python
@@ -80,7 +87,11 @@ outputs: venv
 screenshot: venv
 	RECSYS_SCREENSHOT=1 $(PYTEST) tests/test_browser.py
 
+# Bench-only packages (the Polars peer) go into the venv here, not in make venv; the peer runs first at small.
 bench: venv
+	$(PY) -m pip install -q --disable-pip-version-check -r bench/requirements.txt -c constraints.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m recsys_course data --scale small
+	$(PY) bench/peer_polars.py compare --raw data/small/raw --name small
 	$(PY) bench/run.py
 
 lock: venv
@@ -95,4 +106,4 @@ clean-data:
 	rm -rf data/tiny data/small data/workshop data/experiments
 
 clean: clean-data
-	rm -rf $(VENV)
+	rm -rf $(VENV) .uv-bootstrap

@@ -258,7 +258,7 @@ def write_report(r: dict, folder: Path) -> None:
     gs = goals(r)
     missed = [f"- {g.goal}: {g.why}" for g in gs if g.status == MISSED]
     lines = [*_header(r), *_goals_table(gs), *_quality(r), *_interactions(r), *_controlled(r), *_throughput(r),
-             *_pipeline(r), *_real_month(folder), *_wall_times(r), "", "## Goals missed, and why", "", *(missed or ["None."])]
+             *_pipeline(r), *_real_month(folder), *prepare_speed_lines(folder), *_wall_times(r), "", "## Goals missed, and why", "", *(missed or ["None."])]
     (folder / "RESULTS.md").write_text("\n".join(lines) + "\n")
     _plots(r, folder)
     benchfigures.update_readme(results=r)  # the README's bench block, rendered from the same results
@@ -289,3 +289,91 @@ if __name__ == "__main__":
 
     here = Path(__file__).resolve().parent
     write_report(json.loads((here / "results.json").read_text()), here)
+
+
+# ---- the preparation's speed (issue 20): prepare_peer.json, prepare_profile.json, real_month.json, seven_months.json
+
+def _load(folder: Path, name: str) -> dict | None:
+    import json
+
+    path = folder / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _peer_goal(peer: dict | None, case: str, label: str) -> tuple[str, str, str]:
+    c = (peer or {}).get(case)
+    goal = f"`prepare` ≤ 1.5× the Polars peer's wall time, {label}, same rows"
+    if not c:
+        return goal, "not measured (`bench/peer_polars.py compare`)", "**missed** (not measured)"
+    same = all(v["same"] for v in c["same_rows"].values())
+    ok = c["ratio"] <= 1.5 and same
+    cpu = (statistics_median([t["cpu_seconds"] for t in c["course"]]),
+           statistics_median([t["cpu_seconds"] for t in c["peer"]]))
+    measured = (f"{c['ratio']:.2f}× ({c['course_median_s']:.1f} s vs {c['peer_median_s']:.1f} s, median of "
+                f"{c['rounds']} alternating runs; CPU {cpu[0]:.1f} s vs {cpu[1]:.1f} s; other work used "
+                f"{c['others_cpu_share']:.0%} of the machine); rows {'the same' if same else 'DIFFER'}")
+    return goal, measured, "met" if ok else "**missed**"
+
+
+def statistics_median(values: list[float]) -> float:
+    return st.median(values) if values else float("nan")
+
+
+def prepare_speed_goals(folder: Path) -> list[tuple[str, str, str]]:
+    """(goal, measured, met/missed) of issue 20, each from the json its script wrote."""
+    peer, month = _load(folder, "prepare_peer.json"), _load(folder, "real_month.json")
+    seven, make_test = _load(folder, "seven_months.json"), _load(folder, "make_test.json")
+    rows = [_peer_goal(peer, "small", "at `small`"), _peer_goal(peer, "real_month", "on a real-size month")]
+    if month:
+        ok = month["events_per_s"] >= 1_000_000 and month["max_rss_gb"] <= 4.0
+        rows.append(("a real-size month at ≥ 1M raw events/s on 2 cores, peak ≤ 4 GB",
+                     f"{month['events'] / 1e6:.1f}M events in {month['seconds']:.0f} s: "
+                     f"{month['events_per_s'] / 1e6:.2f}M events/s ({month['cpu_percent']}% of one core), peak "
+                     f"{month['max_rss_gb']:.2f} GB", "met" if ok else "**missed**"))
+    if seven:
+        ok = seven["max_rss_gb"] <= 4.0 and seven["months"] == 7
+        rows.append(("seven real-size months, peak ≤ 4 GB, measured",
+                     f"{seven['months']} months, {seven['events'] / 1e6:.0f}M events in {seven['seconds'] / 60:.1f} "
+                     f"min ({seven['events_per_s'] / 1e6:.2f}M events/s), peak {seven['max_rss_gb']:.2f} GB",
+                     "met" if ok else f"**missed** ({seven.get('why', 'see the figures')})"))
+    else:
+        rows.append(("seven real-size months, peak ≤ 4 GB, measured", "not measured", "**missed** (not measured)"))
+    if make_test:
+        rows.append(("clean-clone `make test` ≤ 10 min (2 cores, install included)",
+                     f"{make_test['seconds'] / 60:.1f} min", "met" if make_test["seconds"] <= 600 else "**missed**"))
+    else:
+        rows.append(("clean-clone `make test` ≤ 10 min (2 cores, install included)", "not measured here",
+                     "**missed** (not measured)"))
+    return rows
+
+
+def prepare_speed_lines(folder: Path) -> list[str]:
+    """RESULTS.md's section on the preparation's speed: the goals, the peer runs, the profile before and after."""
+    lines = ["", "## Preparation speed (`bench/peer_polars.py`, `bench/profile_prepare.py`, issue 20)", "",
+             "| goal | measured | status |", "|---|---|---|"]
+    lines += [f"| {g} | {m} | {s} |" for g, m, s in prepare_speed_goals(folder)]
+    profile = _load(folder, "prepare_profile.json") or {}
+    if profile.get("before") and profile.get("after"):
+        b, a = profile["before"], profile["after"]
+        lines += ["", f"CPU seconds per stage at `small` (one process, Dask's synchronous scheduler; before: "
+                      f"revision {b['rev']}, after: this code):", "", "| stage | before | after |", "|---|---:|---:|"]
+        lines += [f"| {k} | {b['cpu_seconds'].get(k, float('nan')):.2f} | {a['cpu_seconds'].get(k, float('nan')):.2f} |"
+                  for k in a["cpu_seconds"]]
+        lines += [f"| total | {b['total_cpu_seconds']:.2f} | {a['total_cpu_seconds']:.2f} |"]
+    return lines
+
+
+def prepare_speed_paragraph(folder: Path) -> str:
+    """The README's sentences on `prepare` beside the Polars peer (a test holds the README equal to them)."""
+    peer = _load(folder, "prepare_peer.json") or {}
+    parts = []
+    for case, label in (("small", "at `small`"), ("real_month", "on the real-size month")):
+        c = peer.get(case)
+        if c:
+            parts.append(f"{label} {c['course_median_s']:.1f} s against {c['peer_median_s']:.1f} s "
+                         f"({c['ratio']:.2f}×, {c['events'] / 1e6:.1f}M raw events)")
+    if not parts:
+        return ""
+    return ("**Beside the tool a CPU user would pick.** A plain single-process Polars script of the same labelling "
+            "(`bench/peer_polars.py`, same rows) and `prepare` (which also checks every row and runs on Dask), timed "
+            "alternately as whole processes on this shared machine: " + "; ".join(parts) + ".")

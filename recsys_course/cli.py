@@ -302,11 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from recsys_course.device import DeviceError
-    from recsys_course.prepare import RawDataError
+    from recsys_course.prepare import ClusterStartError, RawDataError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (RawDataError, DeviceError, FileExistsError, FileNotFoundError, ValueError) as e:
+    except (RawDataError, ClusterStartError, DeviceError, FileExistsError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ Only cart and purchase events (a few percent of a real month) survive the first,
 """
 from __future__ import annotations
 
+import asyncio
 import calendar
 import json
 import re
@@ -29,7 +30,7 @@ from recsys_course.formats import CAT_LEVELS, PREPARED_COLUMNS
 from recsys_course.oracle import oracle_metrics
 from recsys_course.rawfiles import EVENTS_META, RawDataError, check_file, events_frame, month_of, raw_files
 
-__all__ = ["Options", "RawDataError", "label_rows", "prepare", "dask_client"]
+__all__ = ["ClusterStartError", "Options", "RawDataError", "label_rows", "prepare", "dask_client"]
 
 
 @dataclass(frozen=True)
@@ -97,34 +98,94 @@ def _split_advice(raw: Path, named: list[str], opts: Options, has_valid: bool) -
     return f"{found}; {problem}. Validate on the last month instead: --valid-month {usable[-1]}"
 
 
+def _in_order(values: pd.Series) -> np.ndarray:
+    """Integer codes that sort as the strings do (Arrow's dense rank: a C++ sort of the strings, codepoint order)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    coded = pc.dictionary_encode(pa.array(values, type=pa.string(), from_pandas=True))  # the distinct sessions
+    return pc.rank(coded.dictionary, tiebreaker="dense").take(coded.indices).to_numpy().astype(np.int64)
+
+
+def _pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One int64 per (a, b) pair, equal exactly when both are equal."""
+    codes_a, _ = pd.factorize(a)
+    codes_b, distinct_b = pd.factorize(b)
+    return codes_a.astype(np.int64) * max(len(distinct_b), 1) + codes_b
+
+
+def _labelled(events: pd.DataFrame, valid_end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in `events` of the labelled rows, in time order (ties: session, product, cart before purchase;
+    stable), and their targets: the first cart of each (session, product), 1 when the product is purchased at or
+    after it in the session; the last such row per (user, product), before `valid_end`."""
+    ts, product = events["event_time_ts"].to_numpy(), events["product_id"].to_numpy()
+    purchase = (events["event_type"] == "purchase").to_numpy()
+    session = _in_order(events["user_session"])
+    order = np.lexsort([purchase, product, session, ts])
+    ts, purchase = ts[order], purchase[order]
+    pair = _pairs(session[order], product[order])
+    carts = np.flatnonzero(~purchase)
+    carts = carts[~pd.Series(pair[carts]).duplicated(keep="first").to_numpy()]
+    last_bought = pd.Series(ts[purchase]).groupby(pair[purchase]).max()
+    target = (last_bought.reindex(pair[carts]).to_numpy() >= ts[carts]).astype("int8")
+    users = events["user_id"].to_numpy()[order][carts]
+    last = ~pd.Series(_pairs(users, product[order][carts])).duplicated(keep="last").to_numpy()
+    last &= ts[carts] < valid_end
+    return order[carts][last], target[last]
+
+
 def label_rows(events: pd.DataFrame, opts: Options) -> pd.DataFrame:
     """Cart/purchase events of a set of users (all events of each user) -> labelled rows with a split."""
-    ev = events.sort_values(["event_time_ts", "user_session", "product_id", "event_type"], kind="stable")
-    carts = ev[ev["event_type"] == "cart"].drop_duplicates(["user_session", "product_id"], keep="first")
-    bought = (ev[ev["event_type"] == "purchase"].groupby(["user_session", "product_id"], sort=False)["event_time_ts"]
-              .max().rename("last_purchase_ts"))
-    rows = carts.join(bought, on=["user_session", "product_id"])
-    rows["target"] = (rows["last_purchase_ts"] >= rows["event_time_ts"]).astype("int8")
-    rows = rows.drop_duplicates(["user_id", "product_id"], keep="last")
     start, valid_start, valid_end = opts.bounds()
-    rows = rows[(rows["event_time_ts"] >= start) & (rows["event_time_ts"] < valid_end)].copy()
-    levels = rows["category_code"].fillna("").astype(str).str.split(".", n=CAT_LEVELS - 1, expand=True)
-    for i in range(CAT_LEVELS):
-        col = levels[i] if i in levels.columns else pd.Series(None, index=rows.index, dtype=object)
-        rows[f"cat_{i}"] = col.replace("", None).fillna("NA").astype(str)
-    rows["brand"] = rows["brand"].fillna("NA").astype(str)
-    ts = pd.to_datetime(rows["event_time_ts"], unit="s")
-    rows["ts_hour"] = ts.dt.hour.astype("int64")
-    rows["ts_weekday"] = ts.dt.dayofweek.astype("int64")
-    rows["split"] = np.where(rows["event_time_ts"] < valid_start, "train", "valid")
-    newest_first = rows.groupby(["user_id", "split"]).cumcount(ascending=False)
-    rows = rows[newest_first < opts.max_rows_per_user]
+    at, target = _labelled(events, valid_end)
+    rows = events.iloc[at].assign(target=target)
+    rows = rows[rows["event_time_ts"].to_numpy() >= start].copy()
+    _add_features(rows)
+    is_valid = rows["event_time_ts"].to_numpy() >= valid_start
+    rows["split"] = np.where(is_valid, "valid", "train")
+    newest_first = pd.Series(_pairs(rows["user_id"].to_numpy(), is_valid)).groupby(
+        _pairs(rows["user_id"].to_numpy(), is_valid), sort=False).cumcount(ascending=False)
+    rows = rows[newest_first.to_numpy() < opts.max_rows_per_user]
     return rows[PREPARED_COLUMNS + ["split"]].reset_index(drop=True)
+
+
+def _add_features(rows: pd.DataFrame) -> None:
+    """cat_0..cat_3 from category_code and brand ('NA' when missing), hour and weekday (UTC) of the event."""
+    codes, distinct = pd.factorize(rows["category_code"].fillna("").astype(str))
+    levels = pd.Series(distinct, dtype=object).str.split(".", n=CAT_LEVELS - 1, expand=True)
+    for i in range(CAT_LEVELS):
+        level = levels[i] if i in levels.columns else pd.Series(None, index=levels.index, dtype=object)
+        names = level.replace("", None).fillna("NA").astype(str).to_numpy(dtype=object)
+        rows[f"cat_{i}"] = names[codes] if len(names) else np.array([], dtype=object)
+    rows["brand"] = rows["brand"].fillna("NA").astype(str)
+    seconds = rows["event_time_ts"].to_numpy()
+    rows["ts_hour"] = ((seconds // 3600) % 24).astype("int64")
+    rows["ts_weekday"] = ((seconds // 86400 + 3) % 7).astype("int64")  # 1970-01-01 was a Thursday (3)
+
+
+SCHEDULER_TIMEOUT = "30s"  # to reach a --scheduler
+
+
+class ClusterStartError(RuntimeError):
+    """The Dask cluster could not be started or reached; the message says what failed and what to do."""
+
+    def _render_traceback_(self) -> list[str]:  # in Jupyter: the message, not a stack
+        return [f"ClusterStartError: {self}"]
+
+
+def _start_failed(what: str, e: BaseException, advice: str) -> ClusterStartError:
+    return ClusterStartError(f"{what} failed ({type(e).__name__}: {e or 'no detail'}). {advice}")
 
 
 @contextmanager
 def dask_client(scheduler: str | None = None, n_workers: int = 1) -> Iterator[object]:
-    """A client on `scheduler`, or on a local cluster that is closed afterwards."""
+    """A client on `scheduler`, or on a local cluster that is closed afterwards.
+
+    A cluster that does not start (Dask's bare `TimeoutError: Timeout` when workers do not come up in time) or a
+    scheduler that cannot be reached stops with `ClusterStartError`, naming what failed and what to do.
+    """
     from distributed import Client, LocalCluster
 
     from recsys_course.quiet import silence_dask
@@ -132,14 +193,26 @@ def dask_client(scheduler: str | None = None, n_workers: int = 1) -> Iterator[ob
     silence_dask()
 
     if scheduler:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError, asyncio.TimeoutError) as e:
+            raise _start_failed(f"connecting to the Dask scheduler at {scheduler}", e,
+                                "Check the address and that the scheduler runs (`dask scheduler`, then "
+                                "`dask worker ADDRESS`), or leave out --scheduler to use a local cluster.") from None
+        with client:
             yield client
         return
     processes = n_workers > 1
-    with warnings.catch_warnings():  # its status page moves to a free port when another cluster runs: say nothing
-        warnings.filterwarnings("ignore", message="Port 8787 is already in use")
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=max(1, usable_cores() // n_workers),
-                               processes=processes, dashboard_address=None)
+    try:
+        with warnings.catch_warnings():  # its status page moves to a free port when another cluster runs: quiet
+            warnings.filterwarnings("ignore", message="Port 8787 is already in use")
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=max(1, usable_cores() // n_workers),
+                                   processes=processes, dashboard_address=None)
+    except (OSError, TimeoutError, asyncio.TimeoutError, RuntimeError) as e:
+        kind = f"{n_workers} worker processes" if processes else "1 worker, threads in this process"
+        raise _start_failed(f"starting a local Dask cluster ({kind})", e,
+                            "Retry with --workers 1 (no worker processes to start), free some memory or CPU, or "
+                            "start a cluster yourself and pass its address: --scheduler tcp://HOST:8786.") from None
     with cluster, Client(cluster) as client:
         yield client
 
@@ -151,8 +224,8 @@ def _filter_train(train, min_rows: int):
         items = train["product_id"].value_counts().compute()
         if (users >= min_rows).all() and (items >= min_rows).all():
             return train
-        train = train[train["user_id"].isin(set(users.index[users >= min_rows]))
-                      & train["product_id"].isin(set(items.index[items >= min_rows]))].persist()
+        train = train[train["user_id"].isin(users.index[users >= min_rows].to_numpy())  # arrays, not sets: one
+                      & train["product_id"].isin(items.index[items >= min_rows].to_numpy())].persist()  # object each
 
 
 def prepare(raw: str | Path, out: str | Path, scheduler: str | None = None, opts: Options = Options(),
@@ -180,8 +253,8 @@ def _label_split_filter(events, opts: Options):
     rows = events.map_partitions(label_rows, opts, meta=label_rows(EVENTS_META, opts)).persist()
     train = _filter_train(rows[rows["split"] == "train"].drop(columns="split"), opts.min_rows)
     valid = rows[rows["split"] == "valid"].drop(columns="split")
-    known_users = set(train["user_id"].unique().compute())
-    known_items = set(train["product_id"].unique().compute())
+    known_users = train["user_id"].unique().compute().to_numpy()
+    known_items = train["product_id"].unique().compute().to_numpy()
     return train, valid[valid["user_id"].isin(known_users) & valid["product_id"].isin(known_items)]
 
 

@@ -204,19 +204,26 @@ def gz_events(path: str) -> pd.DataFrame:
 
 
 def events_frame(files: list[Path], blocksize: str = "64MB"):
-    """A Dask frame of the validated cart and purchase events of `files`, plain and gzipped alike."""
+    """A Dask frame of the validated cart and purchase events of `files`, plain and gzipped alike.
+
+    A plain file is one task per byte range (`blocksize`, split after a line end as `dask.dataframe.read_csv`
+    splits); a gzipped file is one task that decompresses and parses it a piece at a time.
+    """
     import dask
     import dask.dataframe as dd
+    from dask.utils import parse_bytes
 
-    plain = [str(f) for f in files if not f.name.endswith(".gz")]
-    zipped = [str(f) for f in files if f.name.endswith(".gz")]
-    parts = []
-    if plain:
-        text = dd.read_csv(plain, blocksize=blocksize, include_path_column="path", **_READ)
-        parts.append(text.map_partitions(parse_events, meta=EVENTS_META))
-    if zipped:
-        parts.append(dd.from_delayed([dask.delayed(gz_events)(f) for f in zipped], meta=EVENTS_META))
-    return parts[0] if len(parts) == 1 else dd.concat(parts)
+    from recsys_course import fastcsv
+
+    size = parse_bytes(blocksize)
+    tasks = []
+    for f in files:
+        if f.name.endswith(".gz"):
+            tasks.append(dask.delayed(fastcsv.gz_file_events)(str(f)))
+        else:
+            tasks += [dask.delayed(fastcsv.block_events)(str(f), start, size)
+                      for start in range(0, max(f.stat().st_size, 1), size)]
+    return dd.from_delayed(tasks, meta=EVENTS_META, verify_meta=False)
 
 
 # ---- a month at a glance, streamed: what notebook 01 shows of a file too large for pandas ----

@@ -37,6 +37,19 @@ def tiny_prepared(tiny_raw) -> Path:
 
 
 @pytest.fixture(scope="session")
+def quirk_prepared(tmp_path_factory) -> tuple[Path, Path]:
+    """(raw, prepared) of the quirk fixture (tests/rees46_fixture.py), with min_rows=1 (its planted rows survive)
+    and 64 KB byte ranges (many per CRLF file): made once, read by the tests of its quirks and of its golden digest."""
+    from rees46_fixture import write_fixture
+    from recsys_course.prepare import Options, prepare
+
+    root = tmp_path_factory.mktemp("quirks")
+    raw = write_fixture(root / "raw")
+    prepare(raw, root / "out", opts=Options(min_rows=1), blocksize="64KB")
+    return raw, root / "out"
+
+
+@pytest.fixture(scope="session")
 def tiny_processed(tiny_prepared) -> Path:
     from recsys_course.etl import run_etl
 

@@ -402,3 +402,91 @@ def test_compression_that_does_not_match_the_name_is_named(tmp_path, name, gz, p
     (raw / name).write_bytes(gzip.compress(text, mtime=0) if gz else text)
     with pytest.raises(RawDataError, match=f"^{name}: {problem}"):
         prepare(raw, tmp_path / "out", opts=Options(min_rows=1))
+
+
+# ---- a Dask cluster that does not start ----
+
+def test_a_local_cluster_that_does_not_start_says_so_and_what_to_do(tmp_path, monkeypatch, capsys):
+    import distributed
+
+    from recsys_course import cli
+    from recsys_course.prepare import ClusterStartError
+
+    def timeout(*args, **kwargs):  # what Dask raises when its workers do not come up in time
+        raise TimeoutError("Timeout")
+
+    monkeypatch.setattr(distributed, "LocalCluster", timeout)
+    _write(tmp_path / "raw", "events.csv", [GOOD])
+    with pytest.raises(ClusterStartError, match=r"^starting a local Dask cluster \(1 worker, threads in this "
+                                                r"process\) failed \(TimeoutError: Timeout\)\. Retry with --workers 1"):
+        prepare(tmp_path / "raw", tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]  # nothing half-written
+    code = cli.main(["prepare", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "o"), "--no-etl",
+                     "--workers", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: starting a local Dask cluster (2 worker processes) failed")
+    assert "--scheduler tcp://HOST:8786" in err and "Traceback" not in err
+
+
+def test_an_unreachable_scheduler_says_so_and_what_to_do(tmp_path, monkeypatch):
+    from recsys_course import prepare as prep
+    from recsys_course.prepare import ClusterStartError
+
+    monkeypatch.setattr(prep, "SCHEDULER_TIMEOUT", "2s")
+
+    _write(tmp_path / "raw", "events.csv", [GOOD])
+    with pytest.raises(ClusterStartError, match=r"^connecting to the Dask scheduler at tcp://127.0.0.1:9 failed "
+                                                r"\(.*\)\. Check the address"):
+        prepare(tmp_path / "raw", tmp_path / "out", scheduler="tcp://127.0.0.1:9")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
+def test_the_oracle_refuses_a_sidecar_that_does_not_match(tmp_path, tiny_raw, tiny_prepared):
+    import shutil
+
+    from recsys_course.oracle import ORACLE_FILE, OracleMismatch, oracle_metrics
+
+    assert oracle_metrics(tiny_raw, tiny_prepared) == json.loads((tiny_prepared / "prepare.json").read_text())["oracle"]
+    raw, prepared = tmp_path / "raw", tmp_path / "prepared"
+    shutil.copytree(tiny_prepared, prepared)
+    raw.mkdir()
+    truth = pd.read_parquet(tiny_raw / ORACLE_FILE)
+    train = pd.read_parquet(prepared / "train")
+    flipped = train.assign(target=train["target"].where(train.index != 0, 1 - train["target"]))
+    flipped.to_parquet(prepared / "train" / "part.0.parquet", index=False)
+    truth.to_parquet(raw / ORACLE_FILE, index=False)
+    with pytest.raises(OracleMismatch, match="does not match the CSVs beside it"):  # a label differs
+        oracle_metrics(raw, prepared)
+    train.to_parquet(prepared / "train" / "part.0.parquet", index=False)
+    key = train.iloc[0][["user_session", "product_id"]]
+    truth[~((truth["user_session"] == key["user_session"]) & (truth["product_id"] == key["product_id"]))].to_parquet(
+        raw / ORACLE_FILE, index=False)
+    with pytest.raises(OracleMismatch):  # a pair is missing
+        oracle_metrics(raw, prepared)
+    pd.concat([truth, truth.iloc[:1]]).to_parquet(raw / ORACLE_FILE, index=False)
+    with pytest.raises(pd.errors.MergeError, match="not unique in right dataset"):  # a pair twice
+        oracle_metrics(raw, prepared)
+
+
+def test_the_arrow_path_reads_what_the_pandas_path_reads_and_hands_it_every_bad_piece(tmp_path):
+    import sys
+
+    from recsys_course import fastcsv
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from rees46_fixture import write_fixture
+
+    raw = write_fixture(tmp_path / "raw")
+    for name in ("2019-Oct.csv", "2019-Nov.csv"):  # CRLF and LF
+        path = str(raw / name)
+        for start in range(0, (raw / name).stat().st_size, 50_000):
+            data = fastcsv._piece(path, start, 50_000)
+            fast = fastcsv.arrow_events(data)
+            assert fast is not None, (name, start)  # good text takes the fast path
+            pd.testing.assert_frame_equal(fast, fastcsv._pandas_events(data, path))
+    good = (GOOD + "\n").encode()
+    for bad in (GOOD.replace(",cart,", ",click,"), GOOD.replace(" UTC", ""), GOOD.replace(",100.00,", ",1e5,"),
+                GOOD.replace(",100.00,", ",-1.00,"), GOOD.replace(",1,0000", ",-1,0000"), GOOD + ",extra",
+                GOOD.replace("samsung", "sams\ufffdng"), GOOD.rsplit(",", 2)[0]):
+        assert fastcsv.arrow_events(good + (bad + "\n").encode()) is None, bad
+    assert fastcsv.arrow_events(good + "x,y\n".encode("latin-1") + b"\xfc\n") is None  # not UTF-8
