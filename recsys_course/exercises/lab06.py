@@ -331,7 +331,7 @@ serving = tf.saved_model.load(str(export_dir)).signatures["serving_default"]'''
         _require_signature(serving, model, tf)
         served = _serve(serving, self.ctx["batch"], tf)
         expected = np.asarray(model(self.ctx["batch"], training=False)).reshape(-1)
-        from_disk = _serve(tf.saved_model.load(str(export_dir)).signatures["serving_default"], self.ctx["batch"], tf)
+        from_disk = _serve(_signature(Path(export_dir)), self.ctx["batch"], tf)
         if not np.allclose(from_disk, served, atol=1e-5):
             raise Incorrect("`serving` does not come from the model in `export_dir`: load it from that folder.")
         gap = float(np.abs(served - expected).max())
@@ -355,6 +355,19 @@ def _require_signature(serving, model, tf) -> None:
                         "`.signatures[\"serving_default\"]`.")
     if not hasattr(serving, "structured_input_signature"):
         raise Incorrect(f"`serving` should be the SavedModel's serving signature, got {type(serving).__name__}.")
+
+
+_LOADED: dict = {}
+
+
+def _signature(folder):
+    """The folder's serving signature, loaded once per saved state (a re-run check does not load it again)."""
+    tf = _tf()
+    key = (str(folder.resolve()), (folder / "saved_model.pb").stat().st_mtime_ns)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    return _LOADED[key]
 
 
 def _serve(serving, batch, tf) -> np.ndarray:
