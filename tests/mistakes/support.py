@@ -153,4 +153,8 @@ def _lab06_names(ns: dict) -> dict:
         tf.keras.models.save_model(model, folder)
         return model, folder
 
-    return {"tf": tf, "MyCross": cls, "mine_dcn": mine_dcn, "saved_dcn": saved_dcn, "scratch": scratch}
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    params = SimpleNamespace(paths=SimpleNamespace(root=Path(scratch)))  # the lab's `params.paths.root`
+    return {"tf": tf, "MyCross": cls, "mine_dcn": mine_dcn, "saved_dcn": saved_dcn, "scratch": scratch, "params": params}
