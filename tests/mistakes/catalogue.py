@@ -446,6 +446,7 @@ CASES = [Case(*row) for row in [
     ("lab06", 2, "mm.DCNModel", "my_dcn = mm.DCNModel(schema, depth=1, deep_block=mm.MLPBlock([64]), prediction_tasks=task())", W, r"built with mm.DCNModel"),
     ("lab06", 2, "beside the dot products", "my_dcn = model(mm.ParallelBlock({'dlrm': shortcut(inputs(64, (128, 64))), 'cross': dcn_inputs().connect(MyCross())}, aggregation='concat').connect(mm.MLPBlock([64])))", W, r"dot-product interaction is there"),
     ("lab06", 2, "Q1 not correct yet", cross((FORMULA, "x0 * (tf.matmul(x, self.kernel) + self.bias)")) + "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64])))", W, r"uses your `MyCross`, which is not correct yet.*residual"),
+    ("lab06", 2, "Q1 still blank", "from recsys_course.exercises import ____\nMyCross = ____\nmy_dcn = model(dcn_inputs().connect(mm.MLPBlock([64])))", W, r"still `____`: answer Q1 first"),
     ("lab06", 2, "no bottom MLP", "my_dcn = model(mm.ParallelBlock({'embeddings': emb(64), 'bottom_block': cont()}, aggregation='concat').connect(MyCross(), mm.MLPBlock([64])))", W, r"no bottom MLP"),
     ("lab06", 2, "the official answer", "from recsys_course.exercises.lab06 import Q2\nexec(Q2.solution_code)", C, r"where mm.CrossBlock\(1\) was"),
     ("lab06", 2, "mm.Model(a, b, c, task)", "my_dcn = mm.Model(dcn_inputs(), MyCross(), mm.MLPBlock([64]), task(), schema=schema)", C, ""),
