@@ -35,7 +35,7 @@ help:
 	@echo "make test-fast    unit tests only (no notebooks, no training, no JupyterLab): the inner loop"
 	@echo "make data SCALE=tiny|small|workshop    generate + prepare + NVTabular for one scale"
 	@echo "make labs         regenerate labs/ from solutions/"
-	@echo "make outputs      run notebooks/01-04 at small and store their outputs (tables, plots) for GitHub"
+	@echo "make outputs      run notebooks/01-04 and 06 at small and store their outputs (tables, plots) for GitHub"
 	@echo "make bench        benchmarks and measured claims -> bench/RESULTS.md (long; not part of make test)"
 	@echo "make doctor       versions, device decision, data status"
 	@echo "make clean        remove .venv and generated data"
@@ -77,11 +77,11 @@ test: venv
 test-fast: venv
 	$(PYTEST) tests -m "not slow and not notebook"
 
-# Walkthroughs readable on GitHub: run notebooks/01-04 at small and store their outputs without noise (nbrun.py).
+# Walkthroughs readable on GitHub: run notebooks/01-04 and 06 at small and store their outputs without noise (nbrun.py).
 outputs: venv
 	$(PY) -m recsys_course data --scale tiny --no-progress
 	$(PY) -m recsys_course data --scale small
-	$(PY) -m recsys_course outputs notebooks/0[1-4]_*.ipynb --scale small --reference tiny
+	$(PY) -m recsys_course outputs notebooks/0[1-46]_*.ipynb --scale small --reference tiny
 
 # The README's browser screenshot (docs/img/lab_check_in_browser.png), from the browser test.
 screenshot: venv

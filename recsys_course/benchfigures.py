@@ -301,3 +301,46 @@ def update_readme(path: str | Path = README, results: dict | None = None) -> Non
     """Rewrite the README's bench blocks from bench/results.json (called by bench/report.py)."""
     path = Path(path)
     path.write_text(render_readme(path.read_text(), results if results is not None else load()))
+
+
+# ---- notebook 06: the hybrid "DCN + dot products" and the embedded crossed id, quoted only when the bench has them ----
+HYBRID = "DCN + dot products (hybrid)"  # the bench's display name (builders.DCN_WITH_DOTS once the bench measures it)
+
+
+def rows_per_second(results: dict, name: str) -> float:
+    """A bench model's training speed (rows per second of its last epoch), averaged over the seeds."""
+    return st.mean(r["rows_per_s"] for r in runs(results)[name])
+
+
+def hybrid_sentences(results: dict | None, base: str | None = None) -> list[str]:
+    """The bench's row for the hybrid (AUC ± sd over seeds, paired gain vs DLRM), or one line saying it has none.
+
+    The bench builds the hybrid with `mm.CrossBlock(2)`; notebook 06 proves its own cross layer computes exactly what
+    a CrossBlock computes, so the row measures the notebook's architecture."""
+    from recsys_course import builders
+
+    base = base or builders.DLRM
+    if results is None or HYBRID not in runs(results) or base not in runs(results):
+        return [f"bench/results.json has no row {HYBRID!r} yet: `make bench` measures it once the bench includes "
+                "it. Until then, only this notebook's own run above speaks, and one seed at one scale decides nothing."]
+    return [f"{HYBRID} in the bench ({setting(results)}): valid AUC {auc(results, HYBRID)}, "
+            f"{results['models']['runs'][HYBRID][0]['params']:,} parameters.",
+            gain_sentence(results, HYBRID, base),
+            "The bench builds it with mm.CrossBlock(2), which this notebook proved computes what MyCross computes: "
+            "this row measures the architecture you wrote."]
+
+
+def embedded_id_sentences(results: dict | None) -> list[str]:
+    """The embedded crossed id as the bench measured it: its AUC and paired gain, and its speed against the one-hot
+    cross of the same triple in the same bins."""
+    from recsys_course import builders
+
+    names = (builders.TRIPLE_EMBEDDED, builders.TRIPLE_CROSS, builders.DLRM)
+    if results is None or any(n not in runs(results) for n in names):
+        return ["bench/results.json has no embedded-id row: run `make bench` to measure it."]
+    embedded, one_hot = rows_per_second(results, builders.TRIPLE_EMBEDDED), rows_per_second(results, builders.TRIPLE_CROSS)
+    return [f"{builders.TRIPLE_EMBEDDED}: valid AUC {auc(results, builders.TRIPLE_EMBEDDED)} ({setting(results)}).",
+            gain_sentence(results, builders.TRIPLE_EMBEDDED, builders.DLRM),
+            gain_sentence(results, builders.TRIPLE_EMBEDDED, builders.TRIPLE_CROSS),
+            f"training speed: {embedded:,.0f} rows/s embedded vs {one_hot:,.0f} rows/s for the one-hot cross "
+            f"({embedded / one_hot:.1f}× {'faster' if embedded >= one_hot else 'the speed'}), mean over the seeds."]

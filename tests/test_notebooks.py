@@ -45,7 +45,7 @@ import copy  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
 
-STORY = ("03_dlrm_hashedcross_crossblock.ipynb", "04_compare_and_inspect.ipynb")
+STORY = ("03_dlrm_hashedcross_crossblock.ipynb", "04_compare_and_inspect.ipynb", "06_extend_your_own_block.ipynb")
 # a decimal figure such as 0.754, +0.004, .75 or 0.92 — but not a version such as 23.8.0
 FIGURE = re.compile(r"(?<![\w.])[+−-]?\d*\.\d+(?![\d.])")
 

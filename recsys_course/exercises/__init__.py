@@ -5,5 +5,6 @@ from recsys_course.exercises.lab02 import lab02
 from recsys_course.exercises.lab03 import lab03
 from recsys_course.exercises.lab04 import lab04
 from recsys_course.exercises.lab05 import lab05
+from recsys_course.exercises.lab06 import lab06
 
-__all__ = ["____", "Exercise", "Outcome", "lab01", "lab02", "lab03", "lab04", "lab05"]
+__all__ = ["____", "Exercise", "Outcome", "lab01", "lab02", "lab03", "lab04", "lab05", "lab06"]

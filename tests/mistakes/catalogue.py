@@ -22,6 +22,41 @@ class Case(NamedTuple):
 
 C, W, R = "correct", "incorrect", "raised"
 NESTED = "def is_nested(rows, child, parent):\n    return "
+# Lab 06: the official cross layer, and `cross(old=new, ...)`: the same class with fragments of its text replaced.
+CROSS = ('tf.keras.utils.get_custom_objects().pop("course>MyCross", None)\n'
+         '@tf.keras.utils.register_keras_serializable(package="course")\n'
+         "class MyCross(tf.keras.layers.Layer):\n"
+         "    def __init__(self, output_x0=False, **kwargs):\n"
+         "        super().__init__(**kwargs)\n"
+         "        self.output_x0 = output_x0\n"
+         "    def build(self, input_shape):\n"
+         "        shape = input_shape[0] if isinstance(input_shape, (list, tuple)) else input_shape\n"
+         "        width = int(shape[-1])\n"
+         "        self.kernel = self.add_weight('kernel', shape=(width, width))\n"
+         "        self.bias = self.add_weight('bias', shape=(width,), initializer='zeros')\n"
+         "        super().build(input_shape)\n"
+         "    def call(self, inputs):\n"
+         "        x0, x = inputs if isinstance(inputs, (list, tuple)) else (inputs, inputs)\n"
+         "        output = x0 * (tf.matmul(x, self.kernel) + self.bias) + x\n"
+         "        return (x0, output) if self.output_x0 else output\n"
+         "    def get_config(self):\n"
+         "        return {**super().get_config(), 'output_x0': self.output_x0}\n")
+
+
+def cross(*replacements: tuple[str, str]) -> str:
+    """The official class with each (old, new) fragment replaced (each must occur)."""
+    code = CROSS
+    for old, new in replacements:
+        assert old in code, old
+        code = code.replace(old, new)
+    return code
+
+
+FORMULA = "x0 * (tf.matmul(x, self.kernel) + self.bias) + x"
+KERNEL = "self.kernel = self.add_weight('kernel', shape=(width, width))"
+BIAS = "        self.bias = self.add_weight('bias', shape=(width,), initializer='zeros')\n"
+REGISTER = '@tf.keras.utils.register_keras_serializable(package="course")\n'
+SERVE = "serving = tf.saved_model.load(str(export_dir)).signatures['serving_default']"
 
 CASES = [Case(*row) for row in [
     # ---- lab 01 Q1: conversion_rate ------------------------------------------------------------------------------
@@ -393,4 +428,64 @@ CASES = [Case(*row) for row in [
     ("lab05", 3, "#A14 the last name alphabetically, not the best", "runs = runs_of(0.62, 0.61, 0.68); winner = max(runs, key=lambda r: r.name).name", W, r"DLRM \+ pair cross scored 0.6100, but DLRM \+ 3-way cross"),
     ("lab05", 3, "#A14 the last contender, typed from CONTENDERS", "runs = runs_of(0.62, 0.61, 0.68); winner = CONTENDERS[-1]", W, r"DLRM \+ pair cross scored 0.6100"),
     ("lab05", 3, "#A14 max over the names of a dict", "runs = runs_of(0.62, 0.61, 0.68); winner = max({r.name: r.auc for r in runs})", W, r"DLRM \+ pair cross scored 0.6100"),
+    # ---- lab 06 Q1: MyCross, compared with Merlin's Cross given the same weights ---------------------------------
+    ("lab06", 1, "no residual", cross((FORMULA, "x0 * (tf.matmul(x, self.kernel) + self.bias)")), W, r"residual `\+ x` is missing"),
+    ("lab06", 1, "bias made, never added", cross((FORMULA, "x0 * tf.matmul(x, self.kernel) + x")), W, r"bias b is never added"),
+    ("lab06", 1, "no bias at all", cross((BIAS, ""), (" + self.bias)", ")")), W, r"a kernel \(7, 7\)|kernel \(4, 4\) but no bias"),
+    ("lab06", 1, "W x0 instead of W x", cross((FORMULA, "x0 * (tf.matmul(x0, self.kernel) + self.bias) + x")), W, r"on the stack's pair.*W multiplies x0"),
+    ("lab06", 1, "adds x0 back", cross((FORMULA, "x0 * (tf.matmul(x, self.kernel) + self.bias) + x0")), W, r"residual adds x0"),
+    ("lab06", 1, "multiplies by x", cross((FORMULA, "x * (tf.matmul(x, self.kernel) + self.bias) + x")), W, r"the product is with x; it must be with x0"),
+    ("lab06", 1, "the pair ignored", cross(("x0, x = inputs if isinstance(inputs, (list, tuple)) else (inputs, inputs)", "x0 = x = inputs[0] if isinstance(inputs, (list, tuple)) else inputs")), W, r"called on a tensor it is right, but on the stack's pair"),
+    ("lab06", 1, "weights made in call", cross(("        " + KERNEL + "\n", ""), (BIAS, ""), ("        x0, x = inputs", "        self.kernel = self.add_weight('kernel', shape=(inputs.shape[-1],) * 2)\n        self.bias = self.add_weight('bias', shape=(inputs.shape[-1],))\n        x0, x = inputs")), W, r"made in `call`, so every call would make new ones"),
+    ("lab06", 1, "returns a dict", cross(("return (x0, output) if self.output_x0 else output", "return {'cross': output}")), W, r"returns a dict \(\['cross'\]\)"),
+    ("lab06", 1, "always returns the pair", cross(("return (x0, output) if self.output_x0 else output", "return x0, output")), W, r"returns a tuple of 2; with the default output_x0=False"),
+    ("lab06", 1, "never returns the pair", cross(("return (x0, output) if self.output_x0 else output", "return output")), W, r"`MyCross\(output_x0=True\)` must return the pair"),
+    ("lab06", 1, "wraps mm.CrossBlock", REGISTER.replace("@", "tf.keras.utils.get_custom_objects().pop('course>MyCross', None)\n@") + "class MyCross(tf.keras.layers.Layer):\n    def __init__(self, output_x0=False, **kwargs):\n        super().__init__(**kwargs)\n        self.output_x0 = output_x0\n        self.inner = mm.CrossBlock(1)\n    def call(self, inputs):\n        return self.inner(inputs)\n", W, r"uses Merlin's own cross layer"),
+    ("lab06", 1, "subclasses Merlin's Cross", "from merlin.models.tf.blocks.cross import Cross\nclass MyCross(Cross):\n    pass\n", W, r"uses Merlin's own cross layer"),
+    ("lab06", 1, "a Dense inside", cross(("        " + KERNEL + "\n", "        self.dense = tf.keras.layers.Dense(width)\n"), (BIAS, ""), ("tf.matmul(x, self.kernel) + self.bias", "self.dense(x)")), W, r"holds a Dense layer"),
+    ("lab06", 1, "a vector kernel (DCN v1)", cross((KERNEL, "self.kernel = self.add_weight('kernel', shape=(width, 1))")), W, r"made weights of shapes \[\(4,\), \(4, 1\)\]; expected a kernel W of \(4, 4\)"),
+    ("lab06", 1, "a fixed width", cross(("width = int(shape[-1])", "width = 576")), W, r"made weights of shapes \[\(576,\), \(576, 576\)\]"),
+    ("lab06", 1, "weights not trainable", cross((KERNEL, "self.kernel = self.add_weight('kernel', shape=(width, width), trainable=False)")), W, r"not trainable"),
+    ("lab06", 1, "not registered", cross((REGISTER, "")), W, r"not registered with Keras"),
+    ("lab06", 1, "get_config drops output_x0", cross(("return {**super().get_config(), 'output_x0': self.output_x0}", "return super().get_config()")), W, r"does not keep `output_x0`"),
+    ("lab06", 1, "no output_x0 argument", cross(("output_x0=False, **kwargs", "**kwargs"), ("self.output_x0 = output_x0", "self.output_x0 = False"), ("{**super().get_config(), 'output_x0': self.output_x0}", "super().get_config()")), W, r"`MyCross\(output_x0=True\)` fails"),
+    ("lab06", 1, "an instance", CROSS + "MyCross = MyCross()", W, r"layer \*instance\*"),
+    ("lab06", 1, "a function", "def MyCross(x):\n    return x\n", W, r"subclasses `tf.keras.layers.Layer`, got function"),
+    ("lab06", 1, "raises in call", cross((FORMULA, "x0 * (tf.matmul(x, self.weight) + self.bias) + x")), R, r"AttributeError.*at `output = x0"),
+    ("lab06", 1, "the official class", CROSS, C, r"at widths 4, 7, 16"),
+    ("lab06", 1, "W x (kernel transposed)", cross(("tf.matmul(x, self.kernel)", "tf.matmul(x, self.kernel, transpose_b=True)")), C, r"you wrote W x"),
+    ("lab06", 1, "einsum, a list for the pair", cross(("tf.matmul(x, self.kernel)", "tf.einsum('bi,ij->bj', x, self.kernel)"), ("return (x0, output)", "return [x0, output]")), C, ""),
+    ("lab06", 1, "no get_config (Keras 2.12 writes plain arguments itself)", cross(("    def get_config(self):\n        return {**super().get_config(), 'output_x0': self.output_x0}\n", "")), C, ""),
+    # ---- lab 06 Q2: my_dcn (MyCross in scope is the official class; dcn_inputs() builds lab 04's inputs) ----------
+    ("lab06", 2, "mm.CrossBlock instead", "my_dcn = model(dcn_inputs().connect(mm.CrossBlock(1), mm.MLPBlock([64])))", W, r"holds Merlin's `mm.CrossBlock`"),
+    ("lab06", 2, "no schema=", "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64])), schema_arg=False)", W, r"without `schema=schema`"),
+    ("lab06", 2, "inputs not concatenated", "my_dcn = model(inputs(64, (128, 64)).connect(MyCross(), mm.MLPBlock([64])))", W, r"not concatenated"),
+    ("lab06", 2, "the MLP first", "my_dcn = model(dcn_inputs().connect(mm.MLPBlock([64]), MyCross()))", W, r"expected your MyCross right after the concatenated inputs"),
+    ("lab06", 2, "top MLP [128, 64]", "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([128, 64])))", W, r"top MLP: expected MLP\[64\], got MLP\[128, 64\]"),
+    ("lab06", 2, "the wrong target", "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64])), t=task('purchase'))", W, r"target is 'purchase'"),
+    ("lab06", 2, "32-wide embeddings", "my_dcn = model(inputs(32, (128, 32), 'concat').connect(MyCross(), mm.MLPBlock([64])))", W, r"32 wide; expected dim=64"),
+    ("lab06", 2, "two of your layers", "my_dcn = model(dcn_inputs().connect(MyCross(output_x0=True), MyCross(), mm.MLPBlock([64])))", W, r"2 MyCross layers"),
+    ("lab06", 2, "no cross layer", "my_dcn = model(dcn_inputs().connect(mm.MLPBlock([64])))", W, r"there is no `MyCross` layer"),
+    ("lab06", 2, "mm.DCNModel", "my_dcn = mm.DCNModel(schema, depth=1, deep_block=mm.MLPBlock([64]), prediction_tasks=task())", W, r"built with mm.DCNModel"),
+    ("lab06", 2, "beside the dot products", "my_dcn = model(mm.ParallelBlock({'dlrm': shortcut(inputs(64, (128, 64))), 'cross': dcn_inputs().connect(MyCross())}, aggregation='concat').connect(mm.MLPBlock([64])))", W, r"dot-product interaction is there"),
+    ("lab06", 2, "Q1 not correct yet", cross((FORMULA, "x0 * (tf.matmul(x, self.kernel) + self.bias)")) + "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64])))", W, r"uses your `MyCross`, which is not correct yet.*residual"),
+    ("lab06", 2, "Q1 still blank", "from recsys_course.exercises import ____\nMyCross = ____\nmy_dcn = model(dcn_inputs().connect(mm.MLPBlock([64])))", W, r"still `____`: answer Q1 first"),
+    ("lab06", 2, "no bottom MLP", "my_dcn = model(mm.ParallelBlock({'embeddings': emb(64), 'bottom_block': cont()}, aggregation='concat').connect(MyCross(), mm.MLPBlock([64])))", W, r"no bottom MLP"),
+    ("lab06", 2, "the official answer", "from recsys_course.exercises.lab06 import Q2\nexec(Q2.solution_code)", C, r"where mm.CrossBlock\(1\) was"),
+    ("lab06", 2, "mm.Model(a, b, c, task)", "my_dcn = mm.Model(dcn_inputs(), MyCross(), mm.MLPBlock([64]), task(), schema=schema)", C, ""),
+    ("lab06", 2, "other branch names", "my_dcn = model(dcn_inputs(names=('cats', 'numbers')).connect(MyCross()).connect(mm.MLPBlock([64])))", C, ""),
+    # ---- lab 06 Q3: export_dir, serving (saved_dcn() is a model with MyCross, saved once; scratch a folder) ---------
+    ("lab06", 3, "Keras load_model", "my_dcn, export_dir = saved_dcn(); serving = tf.keras.models.load_model(export_dir)", W, r"is a Keras model"),
+    ("lab06", 3, "the model in memory", "my_dcn, export_dir = saved_dcn(); serving = my_dcn", W, r"is `my_dcn` itself"),
+    ("lab06", 3, "the loaded object", "my_dcn, export_dir = saved_dcn(); serving = tf.saved_model.load(str(export_dir))", W, r"take its signature"),
+    ("lab06", 3, "save_weights", "my_dcn = mine_dcn(); export_dir = f'{scratch}/weights_only'; my_dcn.save_weights(f'{export_dir}/ckpt'); serving = my_dcn", W, r"holds no SavedModel.*save_weights"),
+    ("lab06", 3, "another model", "_, export_dir = saved_dcn(); my_dcn = mine_dcn(); " + SERVE, W, r"differ from `my_dcn`'s by up to"),
+    ("lab06", 3, "trained after saving", "saved, export_dir = saved_dcn(); my_dcn = mine_dcn(); my_dcn.set_weights([w + 0.05 for w in saved.get_weights()]); " + SERVE, W, r"saved before it was trained"),
+    ("lab06", 3, "a folder that does not exist", "my_dcn, _ = saved_dcn(); export_dir = f'{scratch}/nowhere'; serving = my_dcn", W, r"holds no SavedModel"),
+    ("lab06", 3, "a wrapper function", "my_dcn, export_dir = saved_dcn(); sig = tf.saved_model.load(str(export_dir)).signatures['serving_default']; serving = lambda **kw: sig(**kw)", W, r"serving signature, got function"),
+    ("lab06", 3, "None", "my_dcn, export_dir = saved_dcn(); serving = None", W, r"got NoneType"),
+    ("lab06", 3, "no Q2 model", "_, export_dir = saved_dcn(); my_dcn = 'my model'; " + SERVE, W, r"Q3 serves `my_dcn`"),
+    ("lab06", 3, "the number of the folder", "my_dcn, _ = saved_dcn(); export_dir = 42; serving = None", W, r"\(42\) holds no SavedModel"),
+    ("lab06", 3, "tf.saved_model.load", "my_dcn, export_dir = saved_dcn(); " + SERVE, C, r"equal my_dcn's"),
+    ("lab06", 3, "a Path, the first signature", "import pathlib\nmy_dcn, folder = saved_dcn(); export_dir = pathlib.Path(folder); serving = list(tf.saved_model.load(str(export_dir)).signatures.values())[0]", C, ""),
 ]]

@@ -38,6 +38,7 @@ def lab_namespace(tiny_processed, tiny_prepared) -> dict:
     ns.update(_builders(ns))
     ns.update(_lab05_names())
     ns.update(_lab04_names(tiny_processed))
+    ns.update(_lab06_names(ns))
     return ns
 
 
@@ -82,12 +83,12 @@ def _lab05_names() -> dict:
 
 @pytest.fixture(scope="module")
 def labs(lab_namespace):
-    from recsys_course.exercises import lab01, lab02, lab03, lab04, lab05
+    from recsys_course.exercises import lab01, lab02, lab03, lab04, lab05, lab06
 
     ns = lab_namespace
     return {"lab01": lab01(ns["rows"], ns["schema"]), "lab02": lab02(ns["schema"], ns["batch"]),
             "lab03": lab03(ns["schema"], ns["batch"], ns["rows"]), "lab04": lab04(ns["schema"], ns["batch"], ns["valid_target"]),
-            "lab05": lab05()}
+            "lab05": lab05(), "lab06": lab06(ns["schema"], ns["batch"])}
 
 
 def _builders(ns: dict) -> dict:
@@ -138,3 +139,41 @@ def _builders(ns: dict) -> dict:
         return model((inp or dcn_inputs()).connect(*blocks), **kw)
 
     return {f.__name__: f for f in (emb, cont, res_bottom, inputs, shortcut, task, model, hashed, xmodel, dcn_inputs, dcn)}
+
+
+def _lab06_names(ns: dict) -> dict:
+    """What lab 06 has in scope: tf, the official `MyCross` (registered under its own package, so that the cases'
+    classes registered as "course>MyCross" never replace it), `mine_dcn()` (a fresh DCN with it), `saved_dcn()` (one
+    such model, saved once as a SavedModel: (model, folder)) and `scratch`, a temporary folder."""
+    import functools
+    import tempfile
+
+    import tensorflow as tf
+
+    from recsys_course.exercises.lab06 import INPUTS, REGISTER_LINE, SOLUTION_Q1
+
+    scope = {"tf": tf}
+    exec(REGISTER_LINE.replace("course>", "catalogue_reference>")  # noqa: S102 - the lab's own solution text
+         + "\n" + SOLUTION_Q1.replace('package="course"', 'package="catalogue_reference"'), scope)
+    mm, Tags, schema, cls = ns["mm"], ns["Tags"], ns["schema"], scope["MyCross"]
+
+    def mine_dcn():
+        inputs = eval(INPUTS, {"mm": mm, "Tags": Tags, "schema": schema})  # noqa: S307 - the lab's own text
+        model = mm.Model(inputs.connect(cls(), mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)
+        model(ns["batch"])
+        return model
+
+    scratch = tempfile.mkdtemp(prefix="lab06_catalogue_")
+
+    @functools.lru_cache(maxsize=1)
+    def saved_dcn():
+        model = mine_dcn()
+        folder = f"{scratch}/saved_dcn"
+        tf.keras.models.save_model(model, folder)
+        return model, folder
+
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    params = SimpleNamespace(paths=SimpleNamespace(root=Path(scratch)))  # the lab's `params.paths.root`
+    return {"tf": tf, "MyCross": cls, "mine_dcn": mine_dcn, "saved_dcn": saved_dcn, "scratch": scratch, "params": params}
