@@ -1,8 +1,9 @@
-"""Lab 05's experiments: the course's data made again with a changed ground truth, at a quick size, and the three
-models that tell which planted interaction is in it (DLRM, DLRM + the 3-way cross, DLRM + the pair cross).
+"""Lab 05's experiments: the course's data made again with a changed ground truth, at a quick size, and the
+contenders measured on it (DLRM, DLRM + the 3-way cross, DLRM + the pair cross, a DCN).
 
-The same steps as `make data` (generate -> prepare -> NVTabular), with `generate(planted=...)`, into
-`data/experiments/<name>` (skipped when it is already there). From a shell:
+Only plumbing lives here: making the data (the same steps as `make data`: generate -> prepare -> NVTabular, with
+`generate(planted=...)`, into `data/experiments/<name>`, skipped when it is already there), what the generator planted
+its terms on, and measuring contenders the lab builds from Merlin blocks in its own cells. From a shell:
 `python -m recsys_course generate --out DIR/raw --planted cross=0 triple=1`, then `prepare --raw DIR/raw --out DIR`.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from recsys_course.config import Paths, data_root
-from recsys_course.generate import PLANTED, Planted, planted_from
+from recsys_course.generate import PLANTED, PLANTED_NAMES, Planted, planted_from
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,14 @@ QUICK_BY_SCALE: dict[str, Quick] = {"tiny": Quick("tiny", None, 128)}
 DLRM = "DLRM"
 PAIR = "DLRM + pair cross"
 TRIPLE = "DLRM + 3-way cross"
-# In this order, the model the lab's Q2 reasons for is neither the first nor the last run, nor the first or last name
-# in alphabetical order: a Q3 answer that picks a run by position or name instead of by AUC is caught (lab 05's check).
-CONTENDERS = (DLRM, TRIPLE, PAIR)
+DCN = "DCN CrossBlock depth 2"  # the stacked DCN: the bench's display name (recsys_course.builders.DCN_2)
+# In this order, the model that wins the lab's official answer (TRIPLE) is neither the first nor the last run, nor the
+# first or last name in alphabetical order: a Q3 answer that picks a run by position or name instead of by AUC is
+# caught (lab 05's check).
+CONTENDERS = (DLRM, TRIPLE, DCN, PAIR)
+# The planted terms lab 05 lets the learner change (read from the generator: `smooth` appears when it has one).
+CHANGEABLE = tuple(n for n in ("cross", "triple", "smooth", "affinity") if n in PLANTED_NAMES)
+MAX_SIZE = 3.0  # a larger sd on the logit makes nearly every purchase certain or impossible: nothing left to compare
 
 
 def quick_for(scale: str) -> Quick:
@@ -89,42 +95,64 @@ def make(planted: "Planted | Mapping[str, float] | Sequence[str] | None", scale:
     return paths
 
 
-def contenders(paths: Paths, schema) -> dict:
-    """DLRM, and DLRM with a HashedCross of the data's planted pair and of its planted triple (2 bins a combination)."""
-    import pandas as pd
-
-    from recsys_course import builders
+def planted_features(paths: Paths) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(pair, triple): the model's columns the generator planted its pairwise and its 3-way term on."""
     from recsys_course.oracle import generator_meta
 
     planted = generator_meta(paths.raw)["planted"]
-    pair, triple = list(planted["cross_pair"]), list(planted["cross_triple"])
-    rows = pd.read_parquet(paths.prepared / "train", columns=triple)
-    bins = {len(c): 2 * rows.groupby(c).ngroups for c in (pair, triple)}
-    build = {DLRM: lambda: builders.dlrm(schema),
-             PAIR: lambda: builders.dlrm(schema, cross=pair, num_bins=bins[2]),
-             TRIPLE: lambda: builders.dlrm(schema, cross=triple, num_bins=bins[3])}
-    return {name: build[name] for name in CONTENDERS}
+    return tuple(planted["cross_pair"]), tuple(planted["cross_triple"])
+
+
+def enough_bins(paths: Paths, features) -> int:
+    """Hash bins for a cross of `features`: two per combination of values in the experiment's train rows."""
+    import pandas as pd
+
+    rows = pd.read_parquet(paths.prepared / "train", columns=list(features))
+    return 2 * int(rows.groupby(list(features), dropna=False).ngroups)
 
 
 def crossed(paths: Paths) -> dict[str, str]:
     """What each contender crosses, for the learner: {name: "cat_0 × ts_hour"}."""
-    from recsys_course.oracle import generator_meta
-
-    planted = generator_meta(paths.raw)["planted"]
-    said = {DLRM: "nothing (dot products of embeddings only)", PAIR: " × ".join(planted["cross_pair"]),
-            TRIPLE: " × ".join(planted["cross_triple"])}
+    pair, triple = planted_features(paths)
+    said = {DLRM: "nothing (dot products of embeddings only)", PAIR: " × ".join(pair), TRIPLE: " × ".join(triple),
+            DCN: "every input with every other, through 2 cross layers (no dot products)"}
     return {name: said[name] for name in CONTENDERS}
 
 
-def measure(paths: Paths, scale: str, seed: int = 42) -> list:
-    """Train the three contenders on the experiment's data (same seed, epochs and batches): one FitResult each."""
+def _course_contenders(paths: Paths, schema) -> dict:
+    """The contenders from recsys_course.builders: only for copies of lab 05 made before it built them in its cells
+    (`measure(paths, scale)`); the same architectures."""
+    from recsys_course import builders
+
+    pair, triple = planted_features(paths)
+    build = {DLRM: lambda: builders.dlrm(schema),
+             PAIR: lambda: builders.dlrm(schema, cross=pair, num_bins=enough_bins(paths, pair)),
+             TRIPLE: lambda: builders.dlrm(schema, cross=triple, num_bins=enough_bins(paths, triple)),
+             DCN: lambda: builders.dcn(schema, 2)}
+    return {name: build[name] for name in CONTENDERS}
+
+
+def measure(paths: Paths, contenders: "Mapping | str", scale: str | None = None, seed: int = 42) -> list:
+    """Train each contender on the experiment's data (same seed, epochs and batches): one FitResult each, in order.
+
+    `contenders` maps a name to a function that builds a fresh model (lab 05 writes them with Merlin blocks).
+    `measure(paths, scale, seed=...)` (a lab copy from before) measures the course's builders of the same models.
+    """
     from recsys_course.data import load
     from recsys_course.training import compare
 
-    quick = quick_for(scale)
+    old_call = isinstance(contenders, str)  # measure(paths, scale, seed=...)
+    if not old_call and (not isinstance(contenders, Mapping) or not contenders
+                         or not all(callable(b) for b in contenders.values())):
+        raise TypeError("`contenders` should be a dict {name: a function that builds a fresh model}, got "
+                        f"{type(contenders).__name__}")
+    if not old_call and scale is None:
+        raise TypeError("measure(paths, contenders, scale, seed): say the course's scale (params.scale)")
     train, valid, schema = load(paths)
-    return compare(contenders(paths, schema), train, valid, epochs=quick.epochs, batch_size=quick.batch_size,
-                   seed=seed)
+    if old_call:
+        contenders, scale = _course_contenders(paths, schema), contenders
+    quick = quick_for(scale)
+    return compare(dict(contenders), train, valid, epochs=quick.epochs, batch_size=quick.batch_size, seed=seed)
 
 
 def winner(runs: list) -> object:
@@ -153,14 +181,19 @@ def describe(paths: Paths, scale: str) -> str:
             f"{made['valid']['rows']:,} validation rows; batch {quick.batch_size}, {quick.epochs} epochs")
 
 
-def verdict(prediction: str, runs: list, noise: float = 0.0) -> list[str]:
-    """Sentences computed from the runs: the winner, its margins (within `noise` or not), whether the prediction held."""
+def verdict(prediction: str | None, runs: list, noise: float = 0.0) -> list[str]:
+    """Sentences computed from the runs: the winner, its margins (within `noise` or not), whether the prediction held.
+
+    `prediction` is the one recorded before the measurement (lab 05's `q2.recorded(runs)`); None: none was."""
     from recsys_course.benchfigures import versus
 
     ranked = sorted(runs, key=lambda r: r.auc, reverse=True)
     best = ranked[0]
     lines = [f"this run's winner: {best.name} (valid AUC {best.auc:.4f})"]
     lines += [versus(best.name, best.auc, r.name, r.auc, noise=noise) for r in ranked[1:]]
+    if prediction is None:
+        return lines + ["no prediction was recorded before this measurement (Q2's check records it): nothing to "
+                        "judge. Check Q2, then run the measurement again."]
     if prediction not in CONTENDERS:
         return lines + [f"your prediction, {prediction!r}, is not one of the contenders' names {list(CONTENDERS)} "
                         "(Q2): nothing to compare."]
