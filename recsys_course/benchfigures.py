@@ -328,25 +328,31 @@ def _stopped(family: dict) -> str:
 
 
 def fair_table(results: dict | None, names, base: str, worlds=("default", "smooth")):
-    """ONE table of the fair comparison: a row per family, per world its valid AUC, its paired gain over `base`,
-    the verdict, the rate chosen and the epoch each seed stopped at. None when the bench has no fair comparison."""
+    """ONE table of the fair comparison: a row per family the bench measured (in `names` order), its parameters, and
+    per world its valid AUC, its paired gain over `base` with the verdict, and the rate chosen · the epoch each seed
+    stopped at. A family a world did not measure says so. None when the bench has no fair comparison."""
     import pandas as pd
 
     if not fair(results):
         return None
     worlds = [w for w in worlds if fair_world(results, w)]
+    short = base.split(" (")[0]
     rows = []
     for name in names:
-        row = {"model": name}
-        for w in worlds:
-            family, a, g = fair_family(results, w, name), fair_auc(results, w, name), fair_gain(results, w, name, base)
-            row[(w, "params")] = family["runs"][0].get("params", "") if family else ""
+        families = {w: fair_family(results, w, name) for w in worlds}
+        if not any(families.values()):
+            continue
+        first = next(f for f in families.values() if f)
+        row = {("", "params"): first["runs"][0].get("params", "")}
+        for w, family in families.items():
+            a, g = fair_auc(results, w, name), fair_gain(results, w, name, base)
             row[(w, "valid AUC")] = str(a) if a else NOT_MEASURED
-            row[(w, f"gain vs {base}")] = "" if name == base or g is None else f"{g.mean:+.4f} ± {g.sd:.4f}"
-            row[(w, "verdict")] = "" if name == base else fair_verdict(g, base)
-            row[(w, "rate")] = f"{family['chosen_lr']:g}" if family else ""
-            row[(w, "stopped at epoch")] = _stopped(family) if family else ""
-        rows.append(row)
+            row[(w, f"gain vs {short}")] = "" if name == base or g is None else f"{g.mean:+.4f} ± {g.sd:.4f}"
+            row[(w, "verdict")] = "" if name == base or not family else fair_verdict(g, base).replace(base, short)
+            row[(w, "rate · best epochs")] = f"{family['chosen_lr']:g} · {_stopped(family)}" if family else ""
+        rows.append({"model": name, **row})
+    if not rows:
+        return None
     table = pd.DataFrame(rows).set_index("model")
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["world", ""])
     return table

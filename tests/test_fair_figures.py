@@ -59,21 +59,26 @@ def test_figures_are_the_runs_and_the_paired_gain_is_seed_by_seed():
     assert bf.fair_gain(res, "default", builders.DCN_2, builders.DLRM) == bf.Spread(-0.5, 0.1, 3)
 
 
-def test_the_table_is_one_table_with_a_row_per_family_and_says_what_was_not_measured():
+def test_the_table_is_one_table_with_a_row_per_measured_family_and_says_what_a_world_did_not_measure():
     res = synthetic()
     table = bf.fair_table(res, bf.fair_names(), builders.DLRM)
-    assert list(table.index) == list(bf.fair_names())
-    assert set(table.columns.get_level_values(0)) == {"default", "smooth"}
+    measured = [n for n in bf.fair_names() if n in res["fair"]["worlds"]["default"]["families"]]
+    assert list(table.index) == measured  # in the notebook's order; families no world measured are left out
+    assert set(table.columns.get_level_values(0)) == {"", "default", "smooth"}
     row = table.loc[builders.DCN_2]
     assert row[("default", "valid AUC")] == str(bf.fair_auc(res, "default", builders.DCN_2))
-    assert row[("default", "verdict")] == f"behind {builders.DLRM}"
-    assert row[("smooth", "verdict")] == f"ahead of {builders.DLRM}"
-    assert row[("default", "rate")] == "0.001" and row[("default", "stopped at epoch")] == "3, 3, 8"
-    assert table.loc[bf.DCN_WITH_DOTS][("default", "verdict")] == f"within the noise of {builders.DLRM}"
-    assert table.loc[bf.DCN_RANK_D4][("default", "valid AUC")] == bf.NOT_MEASURED
+    gain = bf.fair_gain(res, "default", builders.DCN_2, builders.DLRM)
+    assert row[("default", "gain vs DLRM")] == f"{gain.mean:+.4f} ± {gain.sd:.4f}"
+    assert row[("default", "verdict")] == "behind DLRM"
+    assert row[("smooth", "verdict")] == "ahead of DLRM"
+    assert row[("default", "rate · best epochs")] == "0.001 · 3, 3, 8" and row[("", "params")] == 1000
+    assert table.loc[bf.DCN_WITH_DOTS][("default", "verdict")] == "within the noise of DLRM"
     assert table.loc[bf.DCN_WITH_DOTS][("smooth", "valid AUC")] == bf.NOT_MEASURED  # a world without that family
+    assert table.loc[bf.DCN_WITH_DOTS][("smooth", "verdict")] == ""
+    assert bf.DCN_RANK_D4 not in table.index
     only_default = bf.fair_table(synthetic(smooth=False), bf.fair_names(), builders.DLRM)
-    assert set(only_default.columns.get_level_values(0)) == {"default"}
+    assert set(only_default.columns.get_level_values(0)) == {"", "default"}
+    assert bf.fair_table(res, ["no such family"], builders.DLRM) is None
 
 
 def test_the_story_is_computed_from_the_figures():
@@ -125,3 +130,50 @@ def test_the_protocol_sentence_reads_the_protocol():
     assert "3 seeds, batch 4096" in text and "0.001, 0.003, 0.01" in text and "up to 8 epochs" in text
     assert "10% slice of the train rows (never the validation rows)" in text and "2 epoch(s)" in text
     assert bf.fair_oracle_sentence(synthetic()) == "The oracle's valid AUC in each world — default: 0.7858."
+
+
+# ---- notebook 04's bench cells, run on a synthetic results dict and on none (no training needed) ----
+
+def _bench_cells() -> list[str]:
+    import nbformat
+
+    from conftest import REPO
+
+    nb = nbformat.read(REPO / "notebooks" / "04_compare_and_inspect.ipynb", as_version=4)
+    quoting = ("benchfigures.fair_protocol(", "benchfigures.fair_story(", "benchfigures.fair_vs_published(")
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and any(q in c.source for q in quoting)]
+    assert len(cells) == 3, "notebook 04 should quote the fair table, its story and the published figures"
+    return cells
+
+
+def _run_bench_cells(bench) -> str:
+    import contextlib
+    import io
+    from types import SimpleNamespace
+
+    shown = []
+    ns = {"bench": bench, "bf": bf, "benchfigures": bf, "builders": builders, "display": shown.append,
+          "crosses": SimpleNamespace(pair=builders.DEFAULT_PAIR, triple=builders.DEFAULT_TRIPLE),
+          "contenders": {builders.DLRM: None, builders.DCN_2: None}}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for source in _bench_cells():
+            exec(source, ns)  # noqa: S102 - the notebook's own cells
+    return out.getvalue() + "\n".join(t.to_string() for t in shown)
+
+
+def test_notebook_04_shows_the_fair_table_and_story_when_the_bench_has_them():
+    res = synthetic()
+    text = _run_bench_cells(res)
+    assert bf.fair_protocol(res) in text and bf.NOT_MEASURED not in bf.fair_protocol(res)
+    for line in bf.fair_story(res, "default") + bf.fair_story(res, "smooth") + bf.fair_convergence(res, "default"):
+        assert line in text
+    assert str(bf.fair_auc(res, "default", builders.DCN_2)) in text  # the table itself
+    assert all(line in text for line in bf.fair_vs_published(res))
+
+
+def test_notebook_04_says_not_measured_yet_without_the_fair_key():
+    text = _run_bench_cells(None)
+    assert bf.fair_protocol(None) in text and "not measured yet" in text
+    assert "world `smooth`" not in text  # a world the bench did not measure is not shown at all
+    assert "±" not in text.split("Source:")[-1]  # no fair figure is made up
