@@ -25,7 +25,7 @@ def test_folder_names_say_the_size_what_changed_and_the_seed():
     assert experiment.folder_name(moved, quick, 42) == "small600k-cross_pair-brand-ts_hour-seed42"
 
 
-def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing(tmp_path):
+def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing(tmp_path, monkeypatch):
     paths = experiment.make({"cross": 0, "triple": 1.0}, "tiny", seed=3, root=tmp_path)
     meta = json.loads((paths.raw / "_generator.json").read_text())
     assert (meta["planted"]["cross"], meta["planted"]["triple"]) == (0.0, 1.0)
@@ -45,6 +45,17 @@ def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing
     rows = pd.read_parquet(paths.prepared / "train")
     assert experiment.enough_bins(paths, triple) == 2 * rows.groupby(list(triple), dropna=False).ngroups
     assert list(experiment.crossed(paths)) == list(experiment.CONTENDERS)
+    # a lab copy from before the contenders were cells calls measure(paths, scale): the course's builders, same names
+    from recsys_course import training
+
+    seen = {}
+    monkeypatch.setattr(training, "compare", lambda builders, *a, **kw: seen.update(builders=builders, kw=kw) or [])
+    assert experiment.measure(paths, "tiny", seed=3) == []
+    assert list(seen["builders"]) == list(experiment.CONTENDERS) and all(map(callable, seen["builders"].values()))
+    assert seen["kw"] == {"epochs": 2, "batch_size": 128, "seed": 3}
+    mine = {experiment.DLRM: lambda: None}
+    experiment.measure(paths, mine, "tiny", seed=3)
+    assert seen["builders"] == mine
 
 
 def test_the_learner_may_change_the_interactions_the_generator_has():

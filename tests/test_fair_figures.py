@@ -177,3 +177,19 @@ def test_notebook_04_says_not_measured_yet_without_the_fair_key():
     assert bf.fair_protocol(None) in text and "not measured yet" in text
     assert "world `smooth`" not in text  # a world the bench did not measure is not shown at all
     assert "±" not in text.split("Source:")[-1]  # no fair figure is made up
+
+
+def test_the_notebooks_controlled_case_is_set_beside_the_benchs_seeds():
+    """Notebook 04's own seed gives one error ratio, the bench's seeds a range: both printed, computed from the runs."""
+    def run(seed, ratio):
+        return {"seed": seed, "cross": "CrossBlock depth 2", "mlp": "MLP 128-64", "error_ratio": ratio,
+                "clearly_better": ratio >= 5}
+
+    bench = {"controlled_dcn_runs": [run(1, 9.9), run(2, 11.6), run(3, 10.4)]}
+    inside, outside = run(42, 10.1), run(42, 15.4)
+    assert bf.controlled_beside(bench, outside) == (
+        "this notebook's seed (42): CrossBlock depth 2 has an error 15× smaller than MLP 128-64; the bench's seeds "
+        "(1, 2, 3): 10× smaller to 12× smaller — this seed is outside that range. Clearly better (at least 5×) in 4 of "
+        "4 seeds.")
+    assert "this seed is inside that range" in bf.controlled_beside(bench, inside)
+    assert bf.controlled_beside(None, outside).endswith("the bench has no controlled case over seeds to set it beside.")

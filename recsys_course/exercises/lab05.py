@@ -53,8 +53,8 @@ def _checked_choice(planted) -> dict[str, float]:
             raise Incorrect(f"`{field}` was changed: keep the features the terms live on, change only sizes.")
     changed = experiment.changes(spec)
     if not changed:
-        raise Incorrect(f"nothing is changed: every size is as shipped (`cross` is {_size(PLANTED.cross)} as "
-                        f"shipped…), so the data would be the course's own. Change one or more of {_NAMES}.")
+        raise Incorrect(f"nothing is changed: every size is as shipped, so the data would be the course's own. "
+                        f"Change one or more of {_NAMES}.")
     others = sorted(set(changed) - set(CHANGEABLE))
     if others:
         raise Incorrect(f"you also changed {', '.join(f'`{n}`' for n in others)}: change only {_NAMES}, so that "

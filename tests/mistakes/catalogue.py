@@ -311,9 +311,10 @@ CASES = [Case(*row) for row in [
     ("lab05", 1, "a Planted built directly", "planted = Planted(cross=0.0, triple=1.0)", C, ""),
     # ---- lab 05 Q2: prediction --------------------------------------------------------------------------------------
     # Q2 only records the prediction (any contender's name, exactly): the measurement judges it (Q3, the verdict)
-    ("lab05", 2, "plain DLRM", "prediction = 'DLRM'", C, r"recorded: you predict DLRM\. Nothing is judged yet"),
-    ("lab05", 2, "the pair cross", "prediction = 'DLRM + pair cross'", C, r"recorded: you predict DLRM \+ pair cross\."),
-    ("lab05", 2, "the DCN", "prediction = experiment.DCN", C, r"recorded: you predict DCN CrossBlock depth 2\."),
+    ("lab05", 2, "plain DLRM", "planted = {'cross': 0, 'triple': 1}; prediction = 'DLRM'", C, r"^recorded: you predict DLRM\. Nothing is judged yet"),
+    ("lab05", 2, "the pair cross", "planted = {'cross': 0, 'triple': 1}; prediction = 'DLRM + pair cross'", C, r"^recorded: you predict DLRM \+ pair cross\. Nothing is judged yet"),
+    ("lab05", 2, "the DCN", "planted = {'affinity': 1.0}; prediction = experiment.DCN", C, r"^recorded: you predict DCN CrossBlock depth 2\. Nothing"),
+    ("lab05", 2, "before Q1 is correct", "planted = {'user': 0}; prediction = experiment.TRIPLE", C, r"`planted` is not a correct Q1 answer yet: a prediction is judged only for the ground truth it was made for"),
     ("lab05", 2, "after a measurement", "runs = runs_of(0.62, 0.61, 0.68); prediction = experiment.TRIPLE", C, r"a measurement `runs` exists already: this prediction will be judged only against the next one"),
     ("lab05", 2, "the DCN in lower case", "prediction = 'dcn crossblock depth 2'", W, r"write it exactly: 'DCN CrossBlock depth 2'"),
     ("lab05", 2, "an AUC", "prediction = 0.68", W, r"a str, got float"),
