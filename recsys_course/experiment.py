@@ -25,7 +25,9 @@ class Quick:
     scale: str  # the generator's scale: its catalogue and users
     max_sessions: int | None  # sessions simulated over the seven months (None: the scale's)
     batch_size: int
-    epochs: int = 2
+    max_epochs: int = 10  # each contender trains until its AUC on a slice of the train rows stops improving
+    patience: int = 2  # epochs without improvement before it stops (the best epoch's weights are kept)
+    stop_share: float = 0.1  # the share of the train rows held out to stop on (never the validation rows)
 
     @property
     def label(self) -> str:
@@ -35,7 +37,7 @@ class Quick:
 # On a laptop CPU: ~18k train rows, made in ~15 s and measured in ~20 s (batch 1024: ~17 steps an epoch).
 QUICK = Quick("small", 600_000, 1024)
 # The tests' scale: `tiny` data and batches, so that the lab runs in seconds (its comparison is rough).
-QUICK_BY_SCALE: dict[str, Quick] = {"tiny": Quick("tiny", None, 128)}
+QUICK_BY_SCALE: dict[str, Quick] = {"tiny": Quick("tiny", None, 128, max_epochs=3, patience=1)}
 
 DLRM = "DLRM"
 PAIR = "DLRM + pair cross"
@@ -133,13 +135,13 @@ def _course_contenders(paths: Paths, schema) -> dict:
 
 
 def measure(paths: Paths, contenders: "Mapping | str", scale: str | None = None, seed: int = 42) -> list:
-    """Train each contender on the experiment's data (same seed, epochs and batches): one FitResult each, in order.
+    """Train each contender on the experiment's data until its AUC on a slice of the train rows stops improving (same
+    seed, batches, rate and stopping rule for all): one FitResult each, in order, scored on the validation rows.
 
     `contenders` maps a name to a function that builds a fresh model (lab 05 writes them with Merlin blocks).
     `measure(paths, scale, seed=...)` (a lab copy from before) measures the course's builders of the same models.
     """
     from recsys_course.data import load
-    from recsys_course.training import compare
 
     old_call = isinstance(contenders, str)  # measure(paths, scale, seed=...)
     if not old_call and (not isinstance(contenders, Mapping) or not contenders
@@ -152,7 +154,54 @@ def measure(paths: Paths, contenders: "Mapping | str", scale: str | None = None,
     if old_call:
         contenders, scale = _course_contenders(paths, schema), contenders
     quick = quick_for(scale)
-    return compare(dict(contenders), train, valid, epochs=quick.epochs, batch_size=quick.batch_size, seed=seed)
+    fit_rows, stop_rows = stop_slice(train, schema, quick.stop_share, seed)
+    return [fit_until_stopped(name, build, fit_rows, stop_rows, valid, quick, seed)
+            for name, build in contenders.items()]
+
+
+def stop_slice(train, schema, share: float, seed: int) -> tuple:
+    """(rows to fit, rows to stop on): a random `share` of the train rows held out, as Merlin datasets."""
+    import numpy as np
+    from merlin.io import Dataset
+
+    frame = train.to_ddf().compute()
+    held = np.zeros(len(frame), dtype=bool)
+    held[np.random.default_rng(seed).permutation(len(frame))[: max(1, int(share * len(frame)))]] = True
+    return (Dataset(frame[~held].reset_index(drop=True), schema=schema),
+            Dataset(frame[held].reset_index(drop=True), schema=schema))
+
+
+def fit_until_stopped(name: str, build, fit_rows, stop_rows, valid, quick: Quick, seed: int,
+                      learning_rate: float = 1e-3):
+    """One contender: Keras EarlyStopping on the stop slice's AUC, the best epoch's weights, scored on `valid`."""
+    import tensorflow as tf
+
+    from recsys_course.notebook import set_seeds
+    from recsys_course.training import FitResult, compile_model
+
+    set_seeds(seed)
+    model = compile_model(build(), learning_rate)
+    stopper = tf.keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=quick.patience,
+                                               restore_best_weights=True)
+    history = model.fit(fit_rows, validation_data=stop_rows, epochs=quick.max_epochs, batch_size=quick.batch_size,
+                        callbacks=[stopper], shuffle=True, verbose=0)
+    if stopper.stopped_epoch == 0 and stopper.best_weights is not None:
+        model.set_weights(stopper.best_weights)  # ran to the cap: Keras restores the best epoch only when it stops
+    scores = model.evaluate(valid, batch_size=quick.batch_size, return_dict=True, verbose=0)
+    record = {k: [float(x) for x in v] for k, v in history.history.items()}
+    record["best_epoch"] = [stopper.best_epoch + 1]
+    return FitResult(name, float(scores["auc"]), float(scores["loss"]), int(model.count_params()), record,
+                     model=model)
+
+
+def epochs_table(runs: list):
+    """The runs' validation AUC and log-loss with the epoch each stopped at (of how many it ran)."""
+    from recsys_course.training import results_table
+
+    table = results_table(runs)
+    table["best epoch"] = [f"{r.history['best_epoch'][0]} of {len(r.history['val_auc'])} run"
+                           if r.history.get("best_epoch") else "" for r in runs]
+    return table
 
 
 def winner(runs: list) -> object:
@@ -178,7 +227,9 @@ def describe(paths: Paths, scale: str) -> str:
     quick, made = quick_for(scale), json.loads((paths.prepared / "prepare.json").read_text())
     sessions = "its sessions" if quick.max_sessions is None else f"{quick.max_sessions:,} sessions"
     return (f"quick size: the '{quick.scale}' catalogue and users, {sessions} -> {made['train']['rows']:,} train and "
-            f"{made['valid']['rows']:,} validation rows; batch {quick.batch_size}, {quick.epochs} epochs")
+            f"{made['valid']['rows']:,} validation rows; batch {quick.batch_size}, up to {quick.max_epochs} epochs, "
+            f"each contender stopped when its AUC on {quick.stop_share:.0%} of the train rows (held out) has not "
+            f"improved for {quick.patience}")
 
 
 def verdict(prediction: str | None, runs: list, noise: float = 0.0) -> list[str]:

@@ -46,16 +46,16 @@ def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing
     assert experiment.enough_bins(paths, triple) == 2 * rows.groupby(list(triple), dropna=False).ngroups
     assert list(experiment.crossed(paths)) == list(experiment.CONTENDERS)
     # a lab copy from before the contenders were cells calls measure(paths, scale): the course's builders, same names
-    from recsys_course import training
-
-    seen = {}
-    monkeypatch.setattr(training, "compare", lambda builders, *a, **kw: seen.update(builders=builders, kw=kw) or [])
-    assert experiment.measure(paths, "tiny", seed=3) == []
-    assert list(seen["builders"]) == list(experiment.CONTENDERS) and all(map(callable, seen["builders"].values()))
-    assert seen["kw"] == {"epochs": 2, "batch_size": 128, "seed": 3}
+    seen = []
+    monkeypatch.setattr(experiment, "fit_until_stopped", lambda name, build, fit, stop, valid, quick, seed:
+                        seen.append((name, build, fit.num_rows, stop.num_rows, quick, seed)) or name)
+    assert experiment.measure(paths, "tiny", seed=3) == list(experiment.CONTENDERS)
+    assert all(callable(s[1]) for s in seen) and {s[5] for s in seen} == {3}
+    fit, stop = seen[0][2], seen[0][3]  # a tenth of the train rows held out to stop on, the rest fitted
+    assert fit + stop == len(rows) and stop == int(0.1 * len(rows))
+    assert seen[0][4] == experiment.quick_for("tiny")
     mine = {experiment.DLRM: lambda: None}
-    experiment.measure(paths, mine, "tiny", seed=3)
-    assert seen["builders"] == mine
+    assert experiment.measure(paths, mine, "tiny", seed=3) == [experiment.DLRM] and seen[-1][1] is mine[experiment.DLRM]
 
 
 def test_the_learner_may_change_the_interactions_the_generator_has():
