@@ -174,6 +174,25 @@ def controlled_sentences(results: dict) -> list[str]:
             f"clearly better (error at least 5× smaller) in {better} of {len(cases)} seeds."]
 
 
+def controlled_beside(results: dict | None, case: dict) -> str:
+    """A notebook's own controlled case (`polynomial.controlled_dcn_case(seed)`) beside the bench's seeds: the
+    error ratio of each, and whether this seed's ratio lies inside the bench's range."""
+    from recsys_course.polynomial import error_words
+
+    mine = (f"this notebook's seed ({case.get('seed')}): {case['cross']} has an error {error_words(case['error_ratio'])}"
+            f" than {case['mlp']}" if case.get("mlp") else "this notebook's seed has no MLP with 10× the parameters")
+    cases = [c for c in (results or {}).get("controlled_dcn_runs") or [] if c and c.get("mlp")]
+    if not cases or not case.get("mlp"):
+        return f"{mine}; the bench has no controlled case over seeds to set it beside."
+    ratios = [c["error_ratio"] for c in cases]
+    inside = min(ratios) <= case["error_ratio"] <= max(ratios)
+    seeds = ", ".join(str(c.get("seed")) for c in cases)
+    clear = sum(bool(c["clearly_better"]) for c in cases) + bool(case["clearly_better"])
+    return (f"{mine}; the bench's seeds ({seeds}): {error_words(min(ratios))} to {error_words(max(ratios))} — this "
+            f"seed is {'inside' if inside else 'outside'} that range. Clearly better (at least 5×) in {clear} of "
+            f"{len(cases) + 1} seeds.")
+
+
 def crosses(results: dict) -> dict | None:
     """The features the bench's cross models crossed and the bins: {"pair", "triple", "triple_combinations",
     "enough_bins"} (None for a results.json written before the bench recorded them)."""
@@ -214,6 +233,229 @@ def strongest_interactions(results: dict) -> list[str]:
             top = found[key][0]
             lines.append(f"strongest {key[:-1]} at `small`: {' × '.join(top['features'])} "
                          f"({top['interaction']:.3f})")
+    return lines
+
+
+# ---- the fair comparison (bench/results.json's "fair" key): each family at its own tuned rate, early-stopped ----
+# Shape (bench/run.py writes it): {"protocol": {...}, "worlds": {world: {"planted", "oracle_auc",
+# "families": {name: {"lr_sweep", "chosen_lr", "runs": [{"seed", "auc", "stopped_epoch", "params", ...}]}},
+# "paired": {name: {"mean", "sd", "n"}}}}}. Every lookup returns None (or says "not measured yet") when a key is absent.
+NOT_MEASURED = "not measured yet"
+
+
+def fair(results: dict | None) -> dict | None:
+    """The bench's fair comparison, or None when results.json has none (a bench run before it existed)."""
+    found = (results or {}).get("fair")
+    return found if isinstance(found, dict) and found.get("worlds") else None
+
+
+def fair_world(results: dict | None, world: str = "default") -> dict | None:
+    """One world of the fair comparison ("default": the course's data; "smooth": data with the smooth term on)."""
+    found = fair(results)
+    return (found["worlds"].get(world) or None) if found else None
+
+
+def fair_family(results: dict | None, world: str, name: str) -> dict | None:
+    """One family (display name) in one world, or None when the bench did not measure it there."""
+    w = fair_world(results, world)
+    family = (w or {}).get("families", {}).get(name)
+    return family if family and family.get("runs") else None
+
+
+def fair_auc(results: dict | None, world: str, name: str) -> Spread | None:
+    """A family's validation AUC over the fair comparison's seeds (None when not measured)."""
+    family = fair_family(results, world, name)
+    return Spread.of([r["auc"] for r in family["runs"]]) if family else None
+
+
+def fair_gain(results: dict | None, world: str, name: str, base: str) -> Spread | None:
+    """The paired gain of `name` over `base` in `world` (same seeds): the bench's "paired" figure when it is the gain
+    over `base`, else computed seed by seed from the runs. None when either was not measured."""
+    a, b = fair_family(results, world, name), fair_family(results, world, base)
+    if not a or not b:
+        return None
+    from recsys_course import builders
+
+    stored = (fair_world(results, world).get("paired") or {}).get(name)
+    if base == builders.DLRM and stored:
+        return Spread(float(stored["mean"]), float(stored["sd"]), int(stored["n"]))
+    by_seed = {r["seed"]: r["auc"] for r in b["runs"]}
+    return Spread.of([r["auc"] - by_seed[r["seed"]] for r in a["runs"] if r["seed"] in by_seed])
+
+
+def fair_verdict(gain: Spread | None, base: str) -> str:
+    """ahead of / behind / within the noise of `base` (the mean gain within two standard errors of 0)."""
+    if gain is None:
+        return NOT_MEASURED
+    if gain.n < 2:
+        return f"one seed only, against {base}"
+    if abs(gain.mean) <= 2 * gain.sd / gain.n ** 0.5:
+        return f"within the noise of {base}"
+    return f"{'ahead of' if gain.mean > 0 else 'behind'} {base}"
+
+
+def fair_rate(results: dict | None, name: str, world: str = "default") -> float | None:
+    """The learning rate the fair comparison chose for a family (None when it did not measure it)."""
+    family = fair_family(results, world, name)
+    return float(family["chosen_lr"]) if family and family.get("chosen_lr") is not None else None
+
+
+def fair_protocol(results: dict | None) -> str:
+    """How the fair comparison trained, in words (every figure read from its protocol)."""
+    found = fair(results)
+    if not found:
+        return ("The bench's fair comparison (each model at its own tuned rate, early-stopped): "
+                f"{NOT_MEASURED} — run `make bench`.")
+    p = found["protocol"]
+    rates = ", ".join(f"{lr:g}" for lr in p["learning_rates"])
+    return (f"The bench's fair comparison: {len(p['seeds'])} seeds, batch {p['batch_size']}; each family's rate "
+            f"chosen among {rates} by {p['selection']}; up to {p['max_epochs']} epochs, stopped when the AUC on a "
+            f"{p['stop_slice']:.0%} slice of the train rows (never the validation rows) had not improved for "
+            f"{p['patience']} epoch(s), the best epoch's weights kept.")
+
+
+def _stopped(family: dict) -> str:
+    epochs = [r.get("stopped_epoch") for r in family["runs"]]
+    return ", ".join(str(e) for e in epochs) if all(e is not None for e in epochs) else ""
+
+
+def fair_table(results: dict | None, names, base: str, worlds=("default", "smooth")):
+    """ONE table of the fair comparison: a row per family the bench measured (in `names` order), its parameters, and
+    per world its valid AUC, its paired gain over `base` with the verdict, and the rate chosen · the epoch each seed
+    stopped at. A family a world did not measure says so. None when the bench has no fair comparison."""
+    import pandas as pd
+
+    if not fair(results):
+        return None
+    worlds = [w for w in worlds if fair_world(results, w)]
+    short = base.split(" (")[0]
+    rows = []
+    for name in names:
+        families = {w: fair_family(results, w, name) for w in worlds}
+        if not any(families.values()):
+            continue
+        first = next(f for f in families.values() if f)
+        row = {("", "params"): first["runs"][0].get("params", "")}
+        for w, family in families.items():
+            a, g = fair_auc(results, w, name), fair_gain(results, w, name, base)
+            row[(w, "valid AUC")] = str(a) if a else NOT_MEASURED
+            row[(w, f"gain vs {short}")] = "" if name == base or g is None else f"{g.mean:+.4f} ± {g.sd:.4f}"
+            row[(w, "verdict")] = "" if name == base or not family else fair_verdict(g, base).replace(base, short)
+            row[(w, "rate · best epochs")] = f"{family['chosen_lr']:g} · {_stopped(family)}" if family else ""
+        rows.append({"model": name, **row})
+    if not rows:
+        return None
+    table = pd.DataFrame(rows).set_index("model")
+    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["world", ""])
+    return table
+
+
+def fair_oracle_sentence(results: dict | None, worlds=("default", "smooth")) -> str | None:
+    """The oracle AUC of each world the fair comparison measured (None when it has no world with an oracle)."""
+    said = [f"{w}: {fair_world(results, w)['oracle_auc']:.4f}" for w in worlds
+            if fair_world(results, w) and fair_world(results, w).get("oracle_auc") is not None]
+    return f"The oracle's valid AUC in each world — {'; '.join(said)}." if said else None
+
+
+def _contract_name(constant: str, text: str) -> str:
+    """A display name of the fair comparison: builders' constant once it exists there, else the agreed string."""
+    from recsys_course import builders
+
+    return getattr(builders, constant, text)
+
+
+# The fair comparison's display names (the same strings as recsys_course.builders' constants).
+CONCAT_MLP = _contract_name("CONCAT_MLP", "concat → MLP (no interaction)")
+DCN_PARALLEL = _contract_name("DCN_PARALLEL", "DCN parallel, depth 2")
+DCN_WITH_DOTS = _contract_name("DCN_WITH_DOTS", "DCN + dot products (hybrid)")
+DCN_RANK_D4 = _contract_name("DCN_RANK_D4", "DCN depth 2, low rank 144 (d/4)")
+
+
+def fair_names() -> tuple[str, ...]:
+    """The families notebook 04 shows from the fair comparison, in the order of its table."""
+    from recsys_course import builders
+
+    return (builders.DLRM, builders.TRIPLE_CROSS, CONCAT_MLP, builders.DCN_2, DCN_PARALLEL, DCN_WITH_DOTS,
+            DCN_RANK_D4, builders.DCN_LOW_RANK, builders.BUILTIN_DLRM, builders.BUILTIN_DCN)
+
+
+def fair_line(results: dict | None, world: str, name: str, base: str) -> str:
+    """`name` against `base` in `world`, paired over the seeds, in words; "not measured yet" when either is absent."""
+    g = fair_gain(results, world, name, base)
+    if g is None:
+        return f"{name} vs {base}: {NOT_MEASURED}"
+    return f"{name} vs {base}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seeds (paired) — {fair_verdict(g, base)}"
+
+
+def _side(results: dict | None, world: str, name: str, base: str) -> int | None:
+    """+1 ahead of `base`, -1 behind, 0 within the noise, None not measured (as `fair_verdict` decides)."""
+    g = fair_gain(results, world, name, base)
+    if g is None or g.n < 2:
+        return None
+    verdict = fair_verdict(g, base)
+    return 0 if verdict.startswith("within") else (1 if verdict.startswith("ahead") else -1)
+
+
+def fair_story(results: dict | None, world: str = "default") -> list[str]:
+    """Why the stacked DCN wins or loses in `world`, from the fair figures: against DLRM, then the confound removed
+    (the hybrid keeps DLRM's dot products and adds the cross layers; concat → MLP has no interaction at all)."""
+    from recsys_course import builders
+
+    dlrm, dcn = builders.DLRM, builders.DCN_2
+    if not fair_world(results, world):
+        return [f"world `{world}`: {NOT_MEASURED}"]
+    lines = [fair_line(results, world, n, b) for n, b in
+             ((dcn, dlrm), (DCN_WITH_DOTS, dlrm), (dcn, CONCAT_MLP), (DCN_PARALLEL, dlrm))]
+    dcn_side, hybrid_side = _side(results, world, dcn, dlrm), _side(results, world, DCN_WITH_DOTS, dlrm)
+    if dcn_side is not None and hybrid_side is not None:
+        if dcn_side < 0 and hybrid_side >= 0:
+            lines.append(f"So the stacked DCN's loss comes from what it drops — DLRM's dot products — not from the "
+                         f"cross layers it adds: with the dot products kept, the cross layers are "
+                         f"{'within the noise of' if hybrid_side == 0 else 'ahead of'} DLRM.")
+        elif hybrid_side < 0:
+            lines.append("The cross layers cost AUC even beside DLRM's dot products (the hybrid is behind DLRM).")
+        elif hybrid_side > 0:
+            lines.append("The cross layers add AUC on top of DLRM's dot products (the hybrid is ahead of DLRM).")
+        else:
+            lines.append("Neither the stacked DCN nor the hybrid differs from DLRM by more than the noise here.")
+    mlp_side = _side(results, world, dcn, CONCAT_MLP)
+    if mlp_side is not None:
+        lines.append({0: "Against no interaction at all (concat → MLP), the stacked DCN's cross layers add nothing "
+                         "measurable.",
+                      1: "Against no interaction at all (concat → MLP), the stacked DCN's cross layers do add AUC.",
+                      -1: "The stacked DCN is even behind concat → MLP, which has no interaction at all."}[mlp_side])
+    return lines
+
+
+def fair_convergence(results: dict | None, world: str = "default") -> list[str]:
+    """Which families were still improving at the epoch cap (their best epoch the last one allowed), in words."""
+    found, w = fair(results), fair_world(results, world)
+    if not found or not w:
+        return [f"world `{world}`: {NOT_MEASURED}"]
+    cap = found["protocol"]["max_epochs"]
+    capped = [name for name, family in w["families"].items()
+              if any(r.get("stopped_epoch") == cap for r in family.get("runs", []))]
+    if not capped:
+        return [f"world `{world}`: every family stopped before the cap of {cap} epochs (converged on the stop slice)."]
+    return [f"world `{world}`: still improving at the cap of {cap} epochs in at least one seed: {', '.join(capped)}."]
+
+
+def fair_vs_published(results: dict | None) -> list[str]:
+    """The 2022 notebook's one-seed DCN gain and BARS's tuned tie beside the fair comparison's paired gain."""
+    from recsys_course import builders
+
+    rees, *bars = PUBLISHED
+    lines = [f"2022 workshop ({rees.setting}, one learning rate): DCN CrossBlock − DLRM = "
+             f"{rees.auc['DCN CrossBlock'] - rees.auc['DLRM']:+.4f}, from one run."]
+    lines += [f"BARS, tuned ({p.setting}): DCN-V2 − DLRM = {p.auc['DCN-V2'] - p.auc['DLRM']:+.4f}." for p in bars]
+    for world in ("default", "smooth"):
+        g = fair_gain(results, world, builders.DCN_2, builders.DLRM)
+        if g is not None:
+            lines.append(f"This bench, world `{world}` (each family at its own rate, early-stopped): {builders.DCN_2}"
+                         f" − {builders.DLRM} = {g.mean:+.4f} ± {g.sd:.4f} over {g.n} seeds — "
+                         f"{fair_verdict(g, builders.DLRM)}; one seed's difference varies by about ±{2 * g.sd:.4f}.")
+    if len(lines) == 1 + len(bars):
+        lines.append(f"This bench's fair comparison: {NOT_MEASURED} (run `make bench`).")
     return lines
 
 

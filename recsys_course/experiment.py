@@ -1,8 +1,9 @@
-"""Lab 05's experiments: the course's data made again with a changed ground truth, at a quick size, and the three
-models that tell which planted interaction is in it (DLRM, DLRM + the 3-way cross, DLRM + the pair cross).
+"""Lab 05's experiments: the course's data made again with a changed ground truth, at a quick size, and the
+contenders measured on it (DLRM, DLRM + the 3-way cross, DLRM + the pair cross, a DCN).
 
-The same steps as `make data` (generate -> prepare -> NVTabular), with `generate(planted=...)`, into
-`data/experiments/<name>` (skipped when it is already there). From a shell:
+Only plumbing lives here: making the data (the same steps as `make data`: generate -> prepare -> NVTabular, with
+`generate(planted=...)`, into `data/experiments/<name>`, skipped when it is already there), what the generator planted
+its terms on, and measuring contenders the lab builds from Merlin blocks in its own cells. From a shell:
 `python -m recsys_course generate --out DIR/raw --planted cross=0 triple=1`, then `prepare --raw DIR/raw --out DIR`.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from recsys_course.config import Paths, data_root
-from recsys_course.generate import PLANTED, Planted, planted_from
+from recsys_course.generate import PLANTED, PLANTED_NAMES, Planted, planted_from
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,9 @@ class Quick:
     scale: str  # the generator's scale: its catalogue and users
     max_sessions: int | None  # sessions simulated over the seven months (None: the scale's)
     batch_size: int
-    epochs: int = 2
+    max_epochs: int = 10  # each contender trains until its AUC on a slice of the train rows stops improving
+    patience: int = 2  # epochs without improvement before it stops (the best epoch's weights are kept)
+    stop_share: float = 0.1  # the share of the train rows held out to stop on (never the validation rows)
 
     @property
     def label(self) -> str:
@@ -34,14 +37,19 @@ class Quick:
 # On a laptop CPU: ~18k train rows, made in ~15 s and measured in ~20 s (batch 1024: ~17 steps an epoch).
 QUICK = Quick("small", 600_000, 1024)
 # The tests' scale: `tiny` data and batches, so that the lab runs in seconds (its comparison is rough).
-QUICK_BY_SCALE: dict[str, Quick] = {"tiny": Quick("tiny", None, 128)}
+QUICK_BY_SCALE: dict[str, Quick] = {"tiny": Quick("tiny", None, 128, max_epochs=3, patience=1)}
 
 DLRM = "DLRM"
 PAIR = "DLRM + pair cross"
 TRIPLE = "DLRM + 3-way cross"
-# In this order, the model the lab's Q2 reasons for is neither the first nor the last run, nor the first or last name
-# in alphabetical order: a Q3 answer that picks a run by position or name instead of by AUC is caught (lab 05's check).
-CONTENDERS = (DLRM, TRIPLE, PAIR)
+DCN = "DCN CrossBlock depth 2"  # the stacked DCN: the bench's display name (recsys_course.builders.DCN_2)
+# In this order, the model that wins the lab's official answer (TRIPLE) is neither the first nor the last run, nor the
+# first or last name in alphabetical order: a Q3 answer that picks a run by position or name instead of by AUC is
+# caught (lab 05's check).
+CONTENDERS = (DLRM, TRIPLE, DCN, PAIR)
+# The planted terms lab 05 lets the learner change (read from the generator: `smooth` appears when it has one).
+CHANGEABLE = tuple(n for n in ("cross", "triple", "smooth", "affinity") if n in PLANTED_NAMES)
+MAX_SIZE = 3.0  # a larger sd on the logit makes nearly every purchase certain or impossible: nothing left to compare
 
 
 def quick_for(scale: str) -> Quick:
@@ -89,42 +97,111 @@ def make(planted: "Planted | Mapping[str, float] | Sequence[str] | None", scale:
     return paths
 
 
-def contenders(paths: Paths, schema) -> dict:
-    """DLRM, and DLRM with a HashedCross of the data's planted pair and of its planted triple (2 bins a combination)."""
-    import pandas as pd
-
-    from recsys_course import builders
+def planted_features(paths: Paths) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(pair, triple): the model's columns the generator planted its pairwise and its 3-way term on."""
     from recsys_course.oracle import generator_meta
 
     planted = generator_meta(paths.raw)["planted"]
-    pair, triple = list(planted["cross_pair"]), list(planted["cross_triple"])
-    rows = pd.read_parquet(paths.prepared / "train", columns=triple)
-    bins = {len(c): 2 * rows.groupby(c).ngroups for c in (pair, triple)}
-    build = {DLRM: lambda: builders.dlrm(schema),
-             PAIR: lambda: builders.dlrm(schema, cross=pair, num_bins=bins[2]),
-             TRIPLE: lambda: builders.dlrm(schema, cross=triple, num_bins=bins[3])}
-    return {name: build[name] for name in CONTENDERS}
+    return tuple(planted["cross_pair"]), tuple(planted["cross_triple"])
+
+
+def enough_bins(paths: Paths, features) -> int:
+    """Hash bins for a cross of `features`: two per combination of values in the experiment's train rows."""
+    import pandas as pd
+
+    rows = pd.read_parquet(paths.prepared / "train", columns=list(features))
+    return 2 * int(rows.groupby(list(features), dropna=False).ngroups)
 
 
 def crossed(paths: Paths) -> dict[str, str]:
     """What each contender crosses, for the learner: {name: "cat_0 × ts_hour"}."""
-    from recsys_course.oracle import generator_meta
-
-    planted = generator_meta(paths.raw)["planted"]
-    said = {DLRM: "nothing (dot products of embeddings only)", PAIR: " × ".join(planted["cross_pair"]),
-            TRIPLE: " × ".join(planted["cross_triple"])}
+    pair, triple = planted_features(paths)
+    said = {DLRM: "nothing (dot products of embeddings only)", PAIR: " × ".join(pair), TRIPLE: " × ".join(triple),
+            DCN: "every input with every other, through 2 cross layers (no dot products)"}
     return {name: said[name] for name in CONTENDERS}
 
 
-def measure(paths: Paths, scale: str, seed: int = 42) -> list:
-    """Train the three contenders on the experiment's data (same seed, epochs and batches): one FitResult each."""
-    from recsys_course.data import load
-    from recsys_course.training import compare
+def _course_contenders(paths: Paths, schema) -> dict:
+    """The contenders from recsys_course.builders: only for copies of lab 05 made before it built them in its cells
+    (`measure(paths, scale)`); the same architectures."""
+    from recsys_course import builders
 
-    quick = quick_for(scale)
+    pair, triple = planted_features(paths)
+    build = {DLRM: lambda: builders.dlrm(schema),
+             PAIR: lambda: builders.dlrm(schema, cross=pair, num_bins=enough_bins(paths, pair)),
+             TRIPLE: lambda: builders.dlrm(schema, cross=triple, num_bins=enough_bins(paths, triple)),
+             DCN: lambda: builders.dcn(schema, 2)}
+    return {name: build[name] for name in CONTENDERS}
+
+
+def measure(paths: Paths, contenders: "Mapping | str", scale: str | None = None, seed: int = 42) -> list:
+    """Train each contender on the experiment's data until its AUC on a slice of the train rows stops improving (same
+    seed, batches, rate and stopping rule for all): one FitResult each, in order, scored on the validation rows.
+
+    `contenders` maps a name to a function that builds a fresh model (lab 05 writes them with Merlin blocks).
+    `measure(paths, scale, seed=...)` (a lab copy from before) measures the course's builders of the same models.
+    """
+    from recsys_course.data import load
+
+    old_call = isinstance(contenders, str)  # measure(paths, scale, seed=...)
+    if not old_call and (not isinstance(contenders, Mapping) or not contenders
+                         or not all(callable(b) for b in contenders.values())):
+        raise TypeError("`contenders` should be a dict {name: a function that builds a fresh model}, got "
+                        f"{type(contenders).__name__}")
+    if not old_call and scale is None:
+        raise TypeError("measure(paths, contenders, scale, seed): say the course's scale (params.scale)")
     train, valid, schema = load(paths)
-    return compare(contenders(paths, schema), train, valid, epochs=quick.epochs, batch_size=quick.batch_size,
-                   seed=seed)
+    if old_call:
+        contenders, scale = _course_contenders(paths, schema), contenders
+    quick = quick_for(scale)
+    fit_rows, stop_rows = stop_slice(train, schema, quick.stop_share, seed)
+    return [fit_until_stopped(name, build, fit_rows, stop_rows, valid, quick, seed)
+            for name, build in contenders.items()]
+
+
+def stop_slice(train, schema, share: float, seed: int) -> tuple:
+    """(rows to fit, rows to stop on): a random `share` of the train rows held out, as Merlin datasets."""
+    import numpy as np
+    from merlin.io import Dataset
+
+    frame = train.to_ddf().compute()
+    held = np.zeros(len(frame), dtype=bool)
+    held[np.random.default_rng(seed).permutation(len(frame))[: max(1, int(share * len(frame)))]] = True
+    return (Dataset(frame[~held].reset_index(drop=True), schema=schema),
+            Dataset(frame[held].reset_index(drop=True), schema=schema))
+
+
+def fit_until_stopped(name: str, build, fit_rows, stop_rows, valid, quick: Quick, seed: int,
+                      learning_rate: float = 1e-3):
+    """One contender: Keras EarlyStopping on the stop slice's AUC, the best epoch's weights, scored on `valid`."""
+    import tensorflow as tf
+
+    from recsys_course.notebook import set_seeds
+    from recsys_course.training import FitResult, compile_model
+
+    set_seeds(seed)
+    model = compile_model(build(), learning_rate)
+    stopper = tf.keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=quick.patience,
+                                               restore_best_weights=True)
+    history = model.fit(fit_rows, validation_data=stop_rows, epochs=quick.max_epochs, batch_size=quick.batch_size,
+                        callbacks=[stopper], shuffle=True, verbose=0)
+    if stopper.stopped_epoch == 0 and stopper.best_weights is not None:
+        model.set_weights(stopper.best_weights)  # ran to the cap: Keras restores the best epoch only when it stops
+    scores = model.evaluate(valid, batch_size=quick.batch_size, return_dict=True, verbose=0)
+    record = {k: [float(x) for x in v] for k, v in history.history.items()}
+    record["best_epoch"] = [stopper.best_epoch + 1]
+    return FitResult(name, float(scores["auc"]), float(scores["loss"]), int(model.count_params()), record,
+                     model=model)
+
+
+def epochs_table(runs: list):
+    """The runs' validation AUC and log-loss with the epoch each stopped at (of how many it ran)."""
+    from recsys_course.training import results_table
+
+    table = results_table(runs)
+    table["best epoch"] = [f"{r.history['best_epoch'][0]} of {len(r.history['val_auc'])} run"
+                           if r.history.get("best_epoch") else "" for r in runs]
+    return table
 
 
 def winner(runs: list) -> object:
@@ -150,17 +227,24 @@ def describe(paths: Paths, scale: str) -> str:
     quick, made = quick_for(scale), json.loads((paths.prepared / "prepare.json").read_text())
     sessions = "its sessions" if quick.max_sessions is None else f"{quick.max_sessions:,} sessions"
     return (f"quick size: the '{quick.scale}' catalogue and users, {sessions} -> {made['train']['rows']:,} train and "
-            f"{made['valid']['rows']:,} validation rows; batch {quick.batch_size}, {quick.epochs} epochs")
+            f"{made['valid']['rows']:,} validation rows; batch {quick.batch_size}, up to {quick.max_epochs} epochs, "
+            f"each contender stopped when its AUC on {quick.stop_share:.0%} of the train rows (held out) has not "
+            f"improved for {quick.patience}")
 
 
-def verdict(prediction: str, runs: list, noise: float = 0.0) -> list[str]:
-    """Sentences computed from the runs: the winner, its margins (within `noise` or not), whether the prediction held."""
+def verdict(prediction: str | None, runs: list, noise: float = 0.0) -> list[str]:
+    """Sentences computed from the runs: the winner, its margins (within `noise` or not), whether the prediction held.
+
+    `prediction` is the one recorded before the measurement (lab 05's `q2.recorded(runs)`); None: none was."""
     from recsys_course.benchfigures import versus
 
     ranked = sorted(runs, key=lambda r: r.auc, reverse=True)
     best = ranked[0]
     lines = [f"this run's winner: {best.name} (valid AUC {best.auc:.4f})"]
     lines += [versus(best.name, best.auc, r.name, r.auc, noise=noise) for r in ranked[1:]]
+    if prediction is None:
+        return lines + ["no prediction was recorded before this measurement (Q2's check records it): nothing to "
+                        "judge. Check Q2, then run the measurement again."]
     if prediction not in CONTENDERS:
         return lines + [f"your prediction, {prediction!r}, is not one of the contenders' names {list(CONTENDERS)} "
                         "(Q2): nothing to compare."]

@@ -9,7 +9,7 @@ import pytest
 
 from mistakes.support import runs_of
 from recsys_course import experiment
-from recsys_course.generate import PLANTED, Planted, planted_from
+from recsys_course.generate import PLANTED, PLANTED_NAMES, Planted, planted_from
 from recsys_course.metrics import auc, auc_noise, auc_standard_error
 
 
@@ -25,7 +25,7 @@ def test_folder_names_say_the_size_what_changed_and_the_seed():
     assert experiment.folder_name(moved, quick, 42) == "small600k-cross_pair-brand-ts_hour-seed42"
 
 
-def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing(tmp_path):
+def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing(tmp_path, monkeypatch):
     paths = experiment.make({"cross": 0, "triple": 1.0}, "tiny", seed=3, root=tmp_path)
     meta = json.loads((paths.raw / "_generator.json").read_text())
     assert (meta["planted"]["cross"], meta["planted"]["triple"]) == (0.0, 1.0)
@@ -37,6 +37,45 @@ def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing
         experiment.make({"pair": 0}, "tiny", seed=3, root=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [paths.root.name]
     assert experiment.describe(paths, "tiny").startswith("quick size: the 'tiny' catalogue and users, its sessions")
+    # what the lab's own cells build their crosses from: the planted features, two bins per combination of values
+    import pandas as pd
+
+    pair, triple = experiment.planted_features(paths)
+    assert (pair, triple) == (PLANTED.cross_pair, PLANTED.cross_triple)
+    rows = pd.read_parquet(paths.prepared / "train")
+    assert experiment.enough_bins(paths, triple) == 2 * rows.groupby(list(triple), dropna=False).ngroups
+    assert list(experiment.crossed(paths)) == list(experiment.CONTENDERS)
+    # a lab copy from before the contenders were cells calls measure(paths, scale): the course's builders, same names
+    seen = []
+    monkeypatch.setattr(experiment, "fit_until_stopped", lambda name, build, fit, stop, valid, quick, seed:
+                        seen.append((name, build, fit.num_rows, stop.num_rows, quick, seed)) or name)
+    assert experiment.measure(paths, "tiny", seed=3) == list(experiment.CONTENDERS)
+    assert all(callable(s[1]) for s in seen) and {s[5] for s in seen} == {3}
+    fit, stop = seen[0][2], seen[0][3]  # a tenth of the train rows held out to stop on, the rest fitted
+    assert fit + stop == len(rows) and stop == int(0.1 * len(rows))
+    assert seen[0][4] == experiment.quick_for("tiny")
+    mine = {experiment.DLRM: lambda: None}
+    assert experiment.measure(paths, mine, "tiny", seed=3) == [experiment.DLRM] and seen[-1][1] is mine[experiment.DLRM]
+
+
+def test_the_learner_may_change_the_interactions_the_generator_has():
+    """cross, triple, affinity — and smooth once the generator plants it — read from PLANTED_NAMES."""
+    assert experiment.CHANGEABLE == tuple(n for n in ("cross", "triple", "smooth", "affinity") if n in PLANTED_NAMES)
+    assert {"cross", "triple", "affinity"} <= set(experiment.CHANGEABLE)
+    assert ("smooth" in experiment.CHANGEABLE) == ("smooth" in PLANTED_NAMES)
+    assert experiment.DCN in experiment.CONTENDERS and len(experiment.CONTENDERS) == 4
+
+
+def test_measure_refuses_contenders_that_are_not_builders_before_reading_anything(tmp_path):
+    from recsys_course.config import Paths
+
+    nowhere = Paths("tiny", tmp_path / "absent")
+    for bad in ({}, ["DLRM"], {experiment.DLRM: "a model"}):
+        with pytest.raises(TypeError, match="a function that builds a fresh model"):
+            experiment.measure(nowhere, bad, "tiny")
+    with pytest.raises(TypeError, match="say the course's scale"):
+        experiment.measure(nowhere, {experiment.DLRM: lambda: None})
+    assert not (tmp_path / "absent").exists()
 
 
 def test_the_auc_standard_error_matches_a_simulation():
@@ -66,3 +105,7 @@ def test_the_verdict_is_computed_from_the_runs_and_the_noise():
     assert "within the noise" in close[1] and "not by more than the noise" in close[-1]
     wrong = experiment.verdict(experiment.DLRM, runs_of(0.62, 0.61, 0.68), noise=0.02)
     assert f"did not hold: {experiment.TRIPLE} won" in wrong[-1]
+    dcn = experiment.verdict(experiment.DCN, runs_of(0.62, 0.61, 0.60, dcn=0.70), noise=0.02)
+    assert dcn[0] == f"this run's winner: {experiment.DCN} (valid AUC 0.7000)" and "held in this run" in dcn[-1]
+    unrecorded = experiment.verdict(None, runs_of(0.62, 0.61, 0.68), noise=0.02)
+    assert unrecorded[0] == clear[0] and "no prediction was recorded before this measurement" in unrecorded[-1]
