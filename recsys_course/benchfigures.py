@@ -225,6 +225,93 @@ def strongest_interactions(results: dict) -> list[str]:
     return lines
 
 
+# ---- the fair comparison (bench/fair.py): results.json's "fair" key, looked up by world and display name ----
+FAIR_WORLDS = {"default": "the course's data", "smooth": "the same data with the smooth 3-way term on"}
+
+
+def fair_world(results: dict, world: str) -> dict | None:
+    """One world of the fair comparison ({"planted", "oracle_auc", "families", "paired", …}), None if not measured."""
+    return ((results or {}).get("fair") or {}).get("worlds", {}).get(world)
+
+
+def fair_runs(results: dict, world: str, name: str) -> list[dict]:
+    """The seeds measured for one family in one world (empty when not measured yet)."""
+    fam = ((fair_world(results, world) or {}).get("families") or {}).get(name)
+    return fam["runs"] if fam else []
+
+
+def fair_auc(results: dict, world: str, name: str) -> Spread | None:
+    runs = fair_runs(results, world, name)
+    return Spread.of([r["auc"] for r in runs]) if runs else None
+
+
+def fair_gain(results: dict, world: str, name: str, base: str | None = None) -> Spread | None:
+    """Paired gain of `name` over `base` (DLRM by default) in one world, over the seeds both have (None if none)."""
+    from recsys_course.builders import DLRM
+
+    base_auc = {r["seed"]: r["auc"] for r in fair_runs(results, world, base or DLRM)}
+    diffs = [r["auc"] - base_auc[r["seed"]] for r in fair_runs(results, world, name) if r["seed"] in base_auc]
+    return Spread.of(diffs) if diffs else None
+
+
+def noise_verdict(g: Spread, base: str) -> str:
+    """"ahead of / behind / within the noise of" `base` for a paired gain: the noise is two standard errors."""
+    if g.n < 2:
+        return f"one seed only, against {base}"
+    if abs(g.mean) <= 2 * g.sd / g.n ** 0.5:
+        return f"within the noise of {base}"
+    return f"{'ahead of' if g.mean > 0 else 'behind'} {base}"
+
+
+def fair_sentence(results: dict, world: str, name: str, base: str | None = None) -> str:
+    """One family's fair paired gain over `base` in words, or that it is not measured yet."""
+    from recsys_course.builders import DLRM
+
+    base = base or DLRM
+    g = fair_gain(results, world, name, base)
+    if g is None:
+        return f"{name}: not measured yet in this world"
+    return f"{name}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seed(s) (paired) — {noise_verdict(g, base)}"
+
+
+def best_cross_layer(results: dict, world: str) -> tuple[str, Spread] | None:
+    """The cross-layer family with the largest mean paired gain over DLRM in `world` (None if none measured)."""
+    from recsys_course.builders import CROSS_LAYER_MODELS
+
+    gains = {n: g for n in CROSS_LAYER_MODELS if (g := fair_gain(results, world, n)) is not None}
+    return max(gains.items(), key=lambda kv: kv[1].mean) if gains else None
+
+
+def fair_protocol_sentence(results: dict) -> str:
+    """How the fair comparison trained, in words (from results.json's protocol record)."""
+    p = ((results or {}).get("fair") or {}).get("protocol")
+    if not p:
+        return "The fair comparison has not been run yet (`python bench/run.py --fair-only`)."
+    return (f"Fair protocol: each family trained to its early-stopping epoch (at most {p['max_epochs']} epochs, "
+            f"patience {p['patience']}, best epoch restored), stopping on a {p['stop_slice']:.0%} slice of the train "
+            f"rows held out of training (never the validation rows); learning rate chosen among "
+            f"{', '.join(f'{x:g}' for x in p['learning_rates'])} by {p['selection']} with seed "
+            f"{p['seeds'][0]} (the built-ins take {p['builtin_rate']}); {len(p['seeds'])} seeds, batch "
+            f"{p['batch_size']}; gains paired with DLRM on the same seeds.")
+
+
+def fair_findings(results: dict) -> list[str]:
+    """The README's fair verdicts: per world, the oracle, then each family against DLRM, ahead / behind / noise."""
+    from recsys_course.builders import DLRM, FAIR_MODELS
+
+    lines = [fair_protocol_sentence(results)]
+    for world, what in FAIR_WORLDS.items():
+        w = fair_world(results, world)
+        if not w or not w.get("families"):
+            lines += ["", f"**{world}** ({what}): not measured yet."]
+            continue
+        base = fair_auc(results, world, DLRM)
+        oracle = f"oracle AUC {w['oracle_auc']:.4f}" if w.get("oracle_auc") is not None else "no oracle"
+        lines += ["", f"**{world}** ({what}; {oracle}; {DLRM} {base if base else 'not measured yet'}):", ""]
+        lines += [f"- {fair_sentence(results, world, n)}" for n in FAIR_MODELS if n != DLRM]
+    return lines
+
+
 # ---- the README's figures: rendered between markers, never typed (tests/test_readme_figures.py holds them equal) ----
 README = REPO_ROOT / "README.md"
 
@@ -249,6 +336,8 @@ def readme_findings(results: dict) -> str:
     lines += ["", *(f"- {s}" for s in gain_sentences(results, [builders.NESTED_CROSS, builders.TRIPLE_CROSS,
                                                                  builders.DCN_1, builders.DCN_2], builders.DLRM))]
     lines += [f"- {s}" for s in controlled_sentences(results)]
+    lines += ["", "The fair comparison (issue 18; bench/RESULTS.md has the tables, epochs and rates):", "",
+              *fair_findings(results)]
     return "\n".join(lines)
 
 
