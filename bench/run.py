@@ -276,7 +276,7 @@ def bench_fair(args) -> None:
     fair_merge(args)
 
 
-def main() -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     from recsys_course.builders import BENCH_MODELS, FAIR_MODELS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -296,7 +296,11 @@ def main() -> int:
     p.add_argument("--fair-models", nargs="+", default=None, choices=FAIR_MODELS,
                    help="fair comparison: only these families (display names)")
     p.add_argument("--fair-data", default=None, help="the default world's data folder (default: data/small)")
-    args = p.parse_args()
+    return p.parse_args(argv)
+
+
+def main() -> int:
+    args = parse_args()
     if args.render_only:
         fair_merge(args)
         print(f"merged bench/out/fair into {HERE / 'results.json'}; wrote {HERE / 'RESULTS.md'} and the README")
