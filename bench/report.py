@@ -162,9 +162,8 @@ def _smooth_goal(r: dict) -> Goal:
     if best is None or not benchfigures.fair_runs(r, "smooth", DLRM):
         return Goal(goal, "the smooth world's DLRM and cross-layer rows are not measured yet", f"{NOT_RUN} yet")
     name, g = best
-    cross = benchfigures.fair_gain(r, "smooth", TRIPLE_CROSS)
-    said = f"{benchfigures.fair_sentence(r, 'smooth', name)}" + (
-        f"; the data's cross ({TRIPLE_CROSS}) {cross.mean:+.4f} ± {cross.sd:.4f}" if cross else "")
+    said = "; ".join([benchfigures.fair_sentence(r, "smooth", name),
+                      *(benchfigures.fair_sentence(r, "smooth", n) for n in (TRIPLE_EMBEDDED, TRIPLE_CROSS))])
     why = (f"the best cross-layer model, {name}, gains {g.mean:+.4f} over DLRM with the smooth term on: DLRM's "
            "dot products and top MLP already capture most of it, or the cross layers do not learn it within the "
            "budget" if g.mean < 0.005 else "")
@@ -254,7 +253,10 @@ def _fair(r: dict) -> list[str]:
     if not r.get("fair"):
         return ["", "## The fair comparison (issue 18)", "", "Not run yet: `python bench/run.py --fair-only`."]
     p = r["fair"]["protocol"]
-    lines = ["", "## The fair comparison (issue 18)", "", benchfigures.fair_protocol_sentence(r),
+    lines = ["", "## The fair comparison (issue 18)", "",
+             f"Measured by `python bench/run.py --fair-only` (cache merged {r['fair'].get('merged', '?')}) on the "
+             "same machine, shared with other work (speeds are noisy; AUCs are not affected).",
+             "", benchfigures.fair_protocol_sentence(r),
              "Epochs: the epoch kept (the best on the stop slice) / the epochs run, per seed. The valid AUC is the "
              "kept epoch's; a gain is paired with DLRM on the same seeds (within the noise: within two standard "
              "errors of 0)."]
