@@ -256,7 +256,7 @@ def _fair(r: dict) -> list[str]:
     lines = ["", "## The fair comparison (issue 18)", "",
              f"Measured by `python bench/run.py --fair-only` (cache merged {r['fair'].get('merged', '?')}) on the "
              "same machine, shared with other work (speeds are noisy; AUCs are not affected).",
-             "", benchfigures.fair_protocol_sentence(r),
+             "", benchfigures.fair_protocol_sentence(r), "",
              "Epochs: the epoch kept (the best on the stop slice) / the epochs run, per seed. The valid AUC is the "
              "kept epoch's; a gain is paired with DLRM on the same seeds (within the noise: within two standard "
              "errors of 0)."]
