@@ -231,7 +231,7 @@ def world_info(world: WorldData) -> dict:
 
     meta = generator_meta(world.paths.raw) or {}
     planted = {k: v for k, v in (meta.get("planted") or {}).items() if "matrix" not in k and k != "hour_bands"}
-    root = Path(world.paths.root).resolve()
+    root = Path(world.paths.root).absolute()  # data/small may be a link: keep its name in the repository
     where = root.relative_to(HERE.parent) if root.is_relative_to(HERE.parent) else root
     return {"planted": planted, "oracle_auc": valid_auc(world.paths.prepared), "data": str(where),
             "fit_rows": world.fit.num_rows, "stop_rows": world.stop.num_rows, "valid_rows": world.valid.num_rows,
