@@ -10,8 +10,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from recsys_course import benchfigures
-from recsys_course.builders import (BUILTIN_DCN, BUILTIN_DLRM, DCN_1, DCN_2, DLRM, NESTED_CROSS, TRIPLE_CROSS,
-                                    TRIPLE_CROSS_1000, TRIPLE_EMBEDDED)
+from recsys_course.builders import (BUILTIN_DCN, BUILTIN_DLRM, CONCAT_MLP, DCN_1, DCN_2, DCN_WITH_DOTS, DLRM,
+                                    FAIR_MODELS, NESTED_CROSS, TRIPLE_CROSS, TRIPLE_CROSS_1000, TRIPLE_EMBEDDED)
 
 MET, MISSED, REPORTED, NOT_RUN = "met", "**missed**", "reported", "not measured"
 
@@ -116,9 +116,70 @@ def _earlier_goals(r: dict) -> list[Goal]:
     return goals
 
 
+def _fair_families(r: dict) -> list[tuple[str, str, dict]]:
+    """(world, family, record) of every family the fair comparison measured."""
+    worlds = (r.get("fair") or {}).get("worlds") or {}
+    return [(w, n, fam) for w in benchfigures.FAIR_WORLDS for n, fam in (worlds.get(w) or {}).get("families", {}).items()]
+
+
+def _converged_goal(r: dict) -> Goal:
+    goal = "fair: every family trained to its early-stopping epoch, with its learning rate chosen on the train slice"
+    p, measured = (r.get("fair") or {}).get("protocol"), _fair_families(r)
+    if not p or not measured:
+        return Goal(goal, "the fair comparison has not been run yet", NOT_RUN)
+    seeds = len(p["seeds"])
+    expected = len(benchfigures.FAIR_WORLDS) * len(FAIR_MODELS)
+    whole = [(w, n) for w, n, fam in measured if len(fam["runs"]) == seeds]
+    capped = [f"{n} ({w}, seed {x['seed']})" for w, n, fam in measured for x in fam["runs"]
+              if x["stopped_epoch"] == p["max_epochs"]]
+    edge = [f"{n} ({w}: {fam['chosen_lr']:g})" for w, n, fam in measured if fam.get("rate_from") == "sweep"
+            and fam["chosen_lr"] in (min(p["learning_rates"]), max(p["learning_rates"]))]
+    runs = sum(len(fam["runs"]) for _, _, fam in measured)
+    said = (f"{len(whole)} of {expected} (world, family) measured with all {seeds} seeds ({runs} runs kept); "
+            f"best epoch at the budget of {p['max_epochs']} (still improving): {', '.join(capped) or 'none'}")
+    why = [f"not measured yet: {expected - len(whole)} (world, family) of {expected}"] if len(whole) < expected else []
+    why += [f"stopped by the budget, not by patience: {', '.join(capped)}"] if capped else []
+    if edge:
+        said += f"; rate chosen at an end of the sweep: {', '.join(edge)}"
+        why.append("a rate at an end of the sweep may not be the best one (the sweep has 3 values)")
+    status = MISSED if capped else MET if len(whole) == expected else f"{NOT_RUN} yet (partial run)"
+    return Goal(goal, said, status, "; ".join(why) + ".")
+
+
+def _confound_goal(r: dict) -> Goal:
+    goal = (f"fair: the confound separated — {DCN_WITH_DOTS} and {CONCAT_MLP} rows present (course's data, paired "
+            "gain vs DLRM)")
+    said = "; ".join(benchfigures.fair_sentence(r, "default", n) for n in (DCN_2, DCN_WITH_DOTS, CONCAT_MLP))
+    seeds = len(((r.get("fair") or {}).get("protocol") or {}).get("seeds", [1, 2, 3]))
+    present = all(len(benchfigures.fair_runs(r, "default", n)) == seeds for n in (DLRM, DCN_WITH_DOTS, CONCAT_MLP))
+    return Goal(goal, said, MET if present else f"{NOT_RUN} yet",
+                "not every seed of these rows is measured yet (see the fair table).")
+
+
+def _smooth_goal(r: dict) -> Goal:
+    goal = "fair, smooth term on: the best cross-layer model beats DLRM by ≥ 0.005 AUC"
+    best = benchfigures.best_cross_layer(r, "smooth")
+    if best is None or not benchfigures.fair_runs(r, "smooth", DLRM):
+        return Goal(goal, "the smooth world's DLRM and cross-layer rows are not measured yet", f"{NOT_RUN} yet")
+    name, g = best
+    said = "; ".join([benchfigures.fair_sentence(r, "smooth", name),
+                      *(benchfigures.fair_sentence(r, "smooth", n) for n in (TRIPLE_EMBEDDED, TRIPLE_CROSS))])
+    why = (f"the best cross-layer model, {name}, gains {g.mean:+.4f} over DLRM with the smooth term on: DLRM's "
+           "dot products and top MLP already capture most of it, or the cross layers do not learn it within the "
+           "budget" if g.mean < 0.005 else "")
+    if g.n < 2:
+        return Goal(goal, said, f"{NOT_RUN} yet (one seed so far)")
+    return Goal(goal, said, _verdict(g.mean >= 0.005), why)
+
+
+def fair_goals(r: dict) -> list[Goal]:
+    """Issue 18's goals (the fair comparison), each computed from results.json's "fair" key."""
+    return [_converged_goal(r), _confound_goal(r), _smooth_goal(r)]
+
+
 def goals(r: dict) -> list[Goal]:
-    """Issue 10's goals, then the earlier ones, each computed from results.json."""
-    return [*_cross_goals(r), *_model_goals(r), _controlled_goal(r), *_earlier_goals(r)]
+    """Issue 10's goals, then the earlier ones, then issue 18's, each computed from results.json."""
+    return [*_cross_goals(r), *_model_goals(r), _controlled_goal(r), *_earlier_goals(r), *fair_goals(r)]
 
 
 def _header(r: dict) -> list[str]:
@@ -167,6 +228,53 @@ def _quality(r: dict) -> list[str]:
                     "Validation AUC per epoch (first seed): ![curves](curves.png)",
                     "", "What the depth-1 CrossBlock learned (first seed): norms of the 64 × 64 blocks of its kernel, "
                     "one per pair of input vectors. ![cross kernel](cross_kernel.png)"]
+
+
+def _fair_row(r: dict, world: str, name: str, p: dict) -> str:
+    fam = ((r["fair"]["worlds"].get(world) or {}).get("families") or {}).get(name)
+    if not fam:
+        return f"| {name} | not measured yet | | | | | |"
+    runs = fam["runs"]
+    a = benchfigures.Spread.of([x["auc"] for x in runs])
+    g = benchfigures.fair_gain(r, world, name)
+    gain = "" if name == DLRM or g is None else f"{g.mean:+.4f} ± {g.sd:.4f} ({benchfigures.fair_verdict(g, 'DLRM')})"
+    sweep = ", ".join(f"{k}: {v:.4f}" for k, v in fam["lr_sweep"].items())
+    chosen = f"{fam['chosen_lr']:g} ({'sweep ' + sweep if fam.get('rate_from') == 'sweep' else fam['rate_from']})"
+    epochs = ", ".join(f"{x['stopped_epoch']}/{x['epochs_run']}" for x in runs)
+    missing = len(p["seeds"]) - len(runs)
+    seeds = f"{len(runs)}" + (f" ({missing} not measured yet)" if missing else "")
+    return (f"| {name} | {runs[0]['params']:,} | {chosen} | {a.mean:.4f} ± {a.sd:.4f} ({min(x['auc'] for x in runs):.4f}"
+            f" – {max(x['auc'] for x in runs):.4f}) | {gain} | {epochs} | {seeds}, "
+            f"{st.mean(x['rows_per_s'] for x in runs):,.0f} rows/s |")
+
+
+def _fair(r: dict) -> list[str]:
+    """The fair comparison's tables, one per world; a family not measured yet says so."""
+    if not r.get("fair"):
+        return ["", "## The fair comparison (issue 18)", "", "Not run yet: `python bench/run.py --fair-only`."]
+    p = r["fair"]["protocol"]
+    lines = ["", "## The fair comparison (issue 18)", "",
+             f"Measured by `python bench/run.py --fair-only` (cache merged {r['fair'].get('merged', '?')}) on the "
+             "same machine, shared with other work (speeds are noisy; AUCs are not affected).",
+             "", benchfigures.fair_protocol(r), "",
+             "Epochs: the epoch kept (the best on the stop slice) / the epochs run, per seed. The valid AUC is the "
+             "kept epoch's; a gain is paired with DLRM on the same seeds (within the noise: within two standard "
+             "errors of 0)."]
+    for world, what in benchfigures.FAIR_WORLDS.items():
+        w = r["fair"]["worlds"].get(world)
+        if not w:
+            lines += ["", f"### World `{world}` ({what})", "", "Not measured yet."]
+            continue
+        smooth = w["planted"].get("smooth", 0.0)
+        c = w.get("crosses") or {}
+        lines += ["", f"### World `{world}` ({what})", "",
+                  f"Planted smooth term {smooth:g}; oracle valid AUC {w['oracle_auc']:.4f}; {w['fit_rows']:,} rows "
+                  f"trained on, {w['stop_rows']:,} in the stop slice, {w['valid_rows']:,} valid. The data's cross: "
+                  f"{' × '.join(c.get('triple', []))}, {c.get('enough_bins', 0):,} bins.", "",
+                  "| family | params | rate (stop-slice AUC per rate) | valid AUC mean ± sd (min – max) | gain vs DLRM "
+                  "± sd | epochs kept/run | seeds, speed |", "|---|---:|---|---:|---:|---|---|",
+                  *[_fair_row(r, world, n, p) for n in FAIR_MODELS]]
+    return lines
 
 
 def _interactions(r: dict) -> list[str]:
@@ -257,8 +365,9 @@ def write_report(r: dict, folder: Path) -> None:
     """RESULTS.md (goals first, then every table) and the pictures, all from the results of one bench run."""
     gs = goals(r)
     missed = [f"- {g.goal}: {g.why}" for g in gs if g.status == MISSED]
-    lines = [*_header(r), *_goals_table(gs), *_quality(r), *_interactions(r), *_controlled(r), *_throughput(r),
-             *_pipeline(r), *_real_month(folder), *prepare_speed_lines(folder), *_wall_times(r), "", "## Goals missed, and why", "", *(missed or ["None."])]
+    lines = [*_header(r), *_goals_table(gs), *_fair(r), *_quality(r), *_interactions(r), *_controlled(r),
+             *_throughput(r), *_pipeline(r), *_real_month(folder), *prepare_speed_lines(folder), *_wall_times(r), "",
+             "## Goals missed, and why", "", *(missed or ["None."])]
     (folder / "RESULTS.md").write_text("\n".join(lines) + "\n")
     _plots(r, folder)
     benchfigures.update_readme(results=r)  # the README's bench block, rendered from the same results

@@ -7,7 +7,12 @@
    against the oracle, and each architecture's training throughput; the cross models cross the strongest pair and
    triple of step 3 with twice the triple's combinations as bins (recorded under models.crosses);
 5. the controlled DCN case (`polynomial.controlled_dcn_case`, one run per seed);
-6. wall time of the four notebooks at `small` (skip with --skip-notebooks; `make test` only with --make-test).
+6. wall time of the four notebooks at `small` (skip with --skip-notebooks; `make test` only with --make-test);
+7. the fair comparison (bench/fair.py, results.json's "fair" key): every family of `builders.FAIR_MODELS` trained to
+   its early-stopping epoch with its learning rate chosen on a slice of the train rows, 3 seeds, in the course's
+   data ("default") and in the same data with `Planted.smooth` on ("smooth"). `--fair-only` runs this step alone
+   (resumable: every run is cached under bench/out/fair/, and merged into results.json after each family; the other
+   keys stay as they are); `--render-only` merges what the cache holds and renders RESULTS.md and the README.
 
 bench/results.json is the single source of every figure; bench/report.py turns it into RESULTS.md with the goals
 of issue 10 marked met or missed. Everything else lands in bench/out/ (git-ignored). Not part of `make test`.
@@ -174,8 +179,46 @@ def bench_make_test() -> float:
     return time.perf_counter() - t
 
 
-def main() -> int:
-    from recsys_course.builders import BENCH_MODELS
+def fair_protocol(args):
+    import fair  # bench/fair.py
+
+    return fair.Protocol(max_epochs=args.max_epochs, patience=args.patience, seeds=tuple(args.seeds),
+                         batch_size=args.batch_size)
+
+
+def fair_merge(args, render: bool = True) -> dict:
+    """results.json's "fair" key rebuilt from the cache (nothing trained), then RESULTS.md and the README."""
+    import fair
+    from recsys_course.builders import FAIR_MODELS
+
+    protocol = fair_protocol(args)
+    results = fair.merge(HERE / "results.json", fair.cache_for(protocol), protocol, FAIR_MODELS)
+    if render:
+        from report import write_report  # bench/report.py
+
+        write_report(results, HERE)
+    return results
+
+
+def bench_fair(args) -> None:
+    """The fair comparison, resumable: cached run by run, merged into results.json after every family."""
+    import fair
+    from recsys_course.builders import FAIR_MODELS
+    from recsys_course.config import Paths
+
+    protocol = fair_protocol(args)
+    default = Paths("small", Path(args.fair_data) if args.fair_data else REPO / "data" / "small")
+    worlds = {"default": lambda: fair.load_world("default", default, protocol),
+              "smooth": lambda: fair.load_world("smooth", fair.make_smooth_world(fair.CACHE / "smooth_data"),
+                                                protocol)}
+    worlds = {w: worlds[w] for w in args.worlds}
+    fair.run_plan(fair.cache_for(protocol), worlds, args.fair_models or FAIR_MODELS, protocol,
+                  after_family=lambda: fair_merge(args, render=False))
+    fair_merge(args)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from recsys_course.builders import BENCH_MODELS, FAIR_MODELS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -184,9 +227,34 @@ def main() -> int:
     p.add_argument("--models", nargs="+", default=list(BENCH_MODELS), help="display names (builders.py constants)")
     p.add_argument("--skip-notebooks", action="store_true", help="do not time the four notebooks")
     p.add_argument("--make-test", action="store_true", help="also time `make test` (long)")
-    args = p.parse_args()
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir(parents=True)
+    p.add_argument("--fair-only", action="store_true", help="run only the fair comparison (step 7), resumably")
+    p.add_argument("--render-only", action="store_true",
+                   help="train nothing: merge the fair cache into results.json, render RESULTS.md and the README")
+    p.add_argument("--skip-fair", action="store_true", help="leave out the fair comparison (step 7)")
+    p.add_argument("--max-epochs", type=int, default=8, help="fair comparison: the budget of every run")
+    p.add_argument("--patience", type=int, default=1, help="fair comparison: epochs without a better stop AUC")
+    p.add_argument("--worlds", nargs="+", default=["default", "smooth"], choices=["default", "smooth"])
+    p.add_argument("--fair-models", nargs="+", default=None, choices=FAIR_MODELS,
+                   help="fair comparison: only these families (display names)")
+    p.add_argument("--fair-data", default=None, help="the default world's data folder (default: data/small)")
+    return p.parse_args(argv)
+
+
+def main() -> int:
+    args = parse_args()
+    if args.render_only:
+        fair_merge(args)
+        print(f"merged bench/out/fair into {HERE / 'results.json'}; wrote {HERE / 'RESULTS.md'} and the README")
+        return 0
+    if args.fair_only:
+        OUT.mkdir(parents=True, exist_ok=True)
+        bench_fair(args)
+        print(f"wrote {HERE / 'results.json'} (key fair) and {HERE / 'RESULTS.md'}")
+        return 0
+    for stale in OUT.glob("*") if OUT.exists() else ():  # the fair cache survives: it is resumable
+        if stale.name != "fair":
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
+    OUT.mkdir(parents=True, exist_ok=True)
     results = {"machine": machine(), "settings": {**vars(args), "scale": "small"}}
     steps = [("data", lambda: bench_data(seed=42)), ("interactions", bench_interactions),
              ("models", lambda: bench_models(args.seeds, args.epochs, args.batch_size, args.models)),
@@ -210,6 +278,9 @@ def main() -> int:
     from report import write_report  # bench/report.py
 
     write_report(results, HERE)
+    if not args.skip_fair:  # merges its key into the results.json just written, and renders again
+        args.fair_data = args.fair_data or str(OUT / "small")
+        bench_fair(args)
     print(f"wrote {HERE / 'results.json'} and {HERE / 'RESULTS.md'}")
     return 0
 

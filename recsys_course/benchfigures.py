@@ -268,13 +268,15 @@ def fair_auc(results: dict | None, world: str, name: str) -> Spread | None:
     return Spread.of([r["auc"] for r in family["runs"]]) if family else None
 
 
-def fair_gain(results: dict | None, world: str, name: str, base: str) -> Spread | None:
+def fair_gain(results: dict | None, world: str, name: str, base: str | None = None) -> Spread | None:
     """The paired gain of `name` over `base` in `world` (same seeds): the bench's "paired" figure when it is the gain
     over `base`, else computed seed by seed from the runs. None when either was not measured."""
+    from recsys_course import builders
+
+    base = base or builders.DLRM
     a, b = fair_family(results, world, name), fair_family(results, world, base)
     if not a or not b:
         return None
-    from recsys_course import builders
 
     stored = (fair_world(results, world).get("paired") or {}).get(name)
     if base == builders.DLRM and stored:
@@ -311,7 +313,8 @@ def fair_protocol(results: dict | None) -> str:
     return (f"The bench's fair comparison: {len(p['seeds'])} seeds, batch {p['batch_size']}; each family's rate "
             f"chosen among {rates} by {p['selection']}; up to {p['max_epochs']} epochs, stopped when the AUC on a "
             f"{p['stop_slice']:.0%} slice of the train rows (never the validation rows) had not improved for "
-            f"{p['patience']} epoch(s), the best epoch's weights kept.")
+            f"{p['patience']} epoch(s), the best epoch's weights kept"
+            + (f"; the built-ins take {p['builtin_rate']}." if p.get("builtin_rate") else "."))
 
 
 def _stopped(family: dict) -> str:
@@ -357,26 +360,13 @@ def fair_oracle_sentence(results: dict | None, worlds=("default", "smooth")) -> 
     return f"The oracle's valid AUC in each world — {'; '.join(said)}." if said else None
 
 
-def _contract_name(constant: str, text: str) -> str:
-    """A display name of the fair comparison: builders' constant once it exists there, else the agreed string."""
-    from recsys_course import builders
-
-    return getattr(builders, constant, text)
-
-
-# The fair comparison's display names (the same strings as recsys_course.builders' constants).
-CONCAT_MLP = _contract_name("CONCAT_MLP", "concat → MLP (no interaction)")
-DCN_PARALLEL = _contract_name("DCN_PARALLEL", "DCN parallel, depth 2")
-DCN_WITH_DOTS = _contract_name("DCN_WITH_DOTS", "DCN + dot products (hybrid)")
-DCN_RANK_D4 = _contract_name("DCN_RANK_D4", "DCN depth 2, low rank 144 (d/4)")
+# The fair comparison's display names are builders' constants (one definition).
+from recsys_course.builders import CONCAT_MLP, DCN_PARALLEL, DCN_RANK_D4, DCN_WITH_DOTS, FAIR_MODELS  # noqa: E402
 
 
 def fair_names() -> tuple[str, ...]:
-    """The families notebook 04 shows from the fair comparison, in the order of its table."""
-    from recsys_course import builders
-
-    return (builders.DLRM, builders.TRIPLE_CROSS, CONCAT_MLP, builders.DCN_2, DCN_PARALLEL, DCN_WITH_DOTS,
-            DCN_RANK_D4, builders.DCN_LOW_RANK, builders.BUILTIN_DLRM, builders.BUILTIN_DCN)
+    """The families notebook 04 shows from the fair comparison, in the order of its table (builders.FAIR_MODELS)."""
+    return FAIR_MODELS
 
 
 def fair_line(results: dict | None, world: str, name: str, base: str) -> str:
@@ -456,6 +446,50 @@ def fair_vs_published(results: dict | None) -> list[str]:
                          f"{fair_verdict(g, builders.DLRM)}; one seed's difference varies by about ±{2 * g.sd:.4f}.")
     if len(lines) == 1 + len(bars):
         lines.append(f"This bench's fair comparison: {NOT_MEASURED} (run `make bench`).")
+
+
+FAIR_WORLDS = {"default": "the course's data", "smooth": "the same data with the smooth 3-way term on"}
+
+
+def fair_runs(results: dict, world: str, name: str) -> list[dict]:
+    """The seeds measured for one family in one world (empty when not measured yet)."""
+    family = fair_family(results, world, name)
+    return family["runs"] if family else []
+
+
+def fair_sentence(results: dict, world: str, name: str, base: str | None = None) -> str:
+    """One family's fair paired gain over `base` in words, or that it is not measured yet."""
+    from recsys_course.builders import DLRM
+
+    base = base or DLRM
+    g = fair_gain(results, world, name, base)
+    if g is None:
+        return f"{name}: not measured yet in this world"
+    return f"{name}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seed(s) (paired) — {fair_verdict(g, base)}"
+
+
+def best_cross_layer(results: dict, world: str) -> tuple[str, Spread] | None:
+    """The cross-layer family with the largest mean paired gain over DLRM in `world` (None if none measured)."""
+    from recsys_course.builders import CROSS_LAYER_MODELS
+
+    gains = {n: g for n in CROSS_LAYER_MODELS if (g := fair_gain(results, world, n)) is not None}
+    return max(gains.items(), key=lambda kv: kv[1].mean) if gains else None
+
+
+def fair_findings(results: dict) -> list[str]:
+    """The README's fair verdicts: per world, the oracle, then each family against DLRM, ahead / behind / noise."""
+    from recsys_course.builders import DLRM, FAIR_MODELS
+
+    lines = [fair_protocol(results)]
+    for world, what in FAIR_WORLDS.items():
+        w = fair_world(results, world)
+        if not w or not w.get("families"):
+            lines += ["", f"**{world}** ({what}): not measured yet."]
+            continue
+        base = fair_auc(results, world, DLRM)
+        oracle = f"oracle AUC {w['oracle_auc']:.4f}" if w.get("oracle_auc") is not None else "no oracle"
+        lines += ["", f"**{world}** ({what}; {oracle}; {DLRM} {base if base else 'not measured yet'}):", ""]
+        lines += [f"- {fair_sentence(results, world, n)}" for n in FAIR_MODELS if n != DLRM]
     return lines
 
 
@@ -483,6 +517,8 @@ def readme_findings(results: dict) -> str:
     lines += ["", *(f"- {s}" for s in gain_sentences(results, [builders.NESTED_CROSS, builders.TRIPLE_CROSS,
                                                                  builders.DCN_1, builders.DCN_2], builders.DLRM))]
     lines += [f"- {s}" for s in controlled_sentences(results)]
+    lines += ["", "The fair comparison (issue 18; bench/RESULTS.md has the tables, epochs and rates):", "",
+              *fair_findings(results)]
     return "\n".join(lines)
 
 

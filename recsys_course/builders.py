@@ -41,7 +41,7 @@ TRIPLE_EMBEDDED = "DLRM + strongest triple, embedded id"
 DCN_1 = "DCN CrossBlock depth 1"
 DCN_2 = "DCN CrossBlock depth 2"
 DCN_3 = "DCN CrossBlock depth 3"
-DCN_LOW_RANK = "DCN depth 2, low rank 16"
+DCN_LOW_RANK = "DCN depth 2, low rank 16 (d/36)"
 BUILTIN_DLRM = "mm.DLRMModel (built-in)"
 BUILTIN_DCN = "mm.DCNModel (built-in)"
 # What `make bench` compares (3 seeds at `small`): every model, so that notebook 04 can quote the variants it does not
@@ -50,6 +50,19 @@ BENCH_MODELS = (DLRM, NESTED_CROSS, PAIR_CROSS, TRIPLE_CROSS_1000, TRIPLE_CROSS,
                 DCN_LOW_RANK, BUILTIN_DLRM, BUILTIN_DCN)
 # What notebook 04 trains itself at any scale; the variants are quoted from the bench (lab 03 measures 1000 vs enough
 # bins and the embedded id, lab 04 depth 3 and low rank).
+# The fair comparison of the bench (bench/fair.py, issue 18): each family trained to its early-stopping epoch with
+# its own learning rate. The baseline without any interaction, DCN with DLRM's dot products kept (the confound of
+# "DCN removes the dot products AND adds cross layers" separated), DCN parallel, low rank d/4 and d/36; the data's cross
+# both as the one-hot HashedCross and as the embedded crossed id (its cheap form: where the data's triple has ~20k
+# combinations, the one-hot cross is ~40k wide and the slowest model to train).
+CONCAT_MLP = "concat → MLP (no interaction)"
+DCN_PARALLEL = "DCN parallel, depth 2"
+DCN_WITH_DOTS = "DCN + dot products (hybrid)"
+DCN_RANK_D4 = "DCN depth 2, low rank 144 (d/4)"
+FAIR_MODELS = (DLRM, TRIPLE_CROSS, TRIPLE_EMBEDDED, CONCAT_MLP, DCN_2, DCN_PARALLEL, DCN_WITH_DOTS, DCN_RANK_D4, DCN_LOW_RANK,
+               BUILTIN_DLRM, BUILTIN_DCN)
+CROSS_LAYER_MODELS = (DCN_2, DCN_PARALLEL, DCN_WITH_DOTS, DCN_RANK_D4, DCN_LOW_RANK, BUILTIN_DCN)
+TWINS = {BUILTIN_DLRM: DLRM, BUILTIN_DCN: DCN_2}  # built-in -> the from-blocks model of the same architecture
 CORE_MODELS = (DLRM, NESTED_CROSS, PAIR_CROSS, TRIPLE_CROSS, DCN_1, DCN_2, BUILTIN_DLRM, BUILTIN_DCN)
 NESTED_FEATURES = ("cat_0", "cat_1")  # the 2022 tutorial's cross: cat_1 determines cat_0, so it adds nothing
 # Only for callers that measured nothing (quick calls, tests): the generated data's planted pair and triple and ~2x
@@ -274,6 +287,55 @@ def dcn(schema, depth: int = 2, dim: int = 64, bottom: Sequence[int] = (128,), t
     return mm.Model(body, _task(), schema=schema)
 
 
+def concat_mlp(schema, dim: int = 64, bottom: Sequence[int] = (128,), top: Sequence[int] = (128, 64)):
+    """The baseline without any interaction: DLRM's inputs concatenated, straight into the top MLP.
+
+    Example
+    -------
+    >>> model = concat_mlp(schema)  # doctest: +SKIP
+    """
+    mm = _mm()
+
+    body = dlrm_inputs(schema, dim, bottom, aggregation="concat").connect(mm.MLPBlock(list(top)))
+    return mm.Model(body, _task(), schema=schema)
+
+
+def dcn_parallel(schema, depth: int = 2, dim: int = 64, bottom: Sequence[int] = (128,),
+                 deep: Sequence[int] = (128, 64)):
+    """DCN-V2 parallel (the paper's and TFRS's other form): the concatenated inputs go through a CrossBlock and an
+    MLP side by side; their outputs are concatenated into the prediction head.
+
+    Example
+    -------
+    >>> model = dcn_parallel(schema, depth=2)  # doctest: +SKIP
+    """
+    mm = _mm()
+
+    body = dlrm_inputs(schema, dim, bottom, aggregation="concat").connect_branch(
+        mm.CrossBlock(depth), mm.MLPBlock(list(deep)), aggregation="concat")
+    return mm.Model(body, _task(), schema=schema)
+
+
+def dcn_with_dots(schema, depth: int = 2, dim: int = 64, bottom: Sequence[int] = (128,),
+                  top: Sequence[int] = (128, 64)):
+    """DLRM with a CrossBlock added (the hybrid): one set of inputs feeds DLRM's pairwise dot products, DLRM's
+    shortcut of the bottom MLP and a CrossBlock of the concatenated vectors; the three are concatenated into the top
+    MLP. Against DLRM it adds cross layers only; against the stacked DCN it keeps the dot products.
+
+    Example
+    -------
+    >>> model = dcn_with_dots(schema, depth=2)  # doctest: +SKIP
+    """
+    mm = _mm()
+    from merlin.models.tf.blocks.dlrm import DotProductInteractionBlock
+
+    cross = mm.SequentialBlock(mm.TabularBlock(aggregation="concat"), mm.CrossBlock(depth))
+    interaction = dlrm_inputs(schema, dim, bottom).connect(mm.ParallelBlock(
+        {"dots": DotProductInteractionBlock(), "shortcut": mm.Filter("bottom_block"), "cross": cross},
+        aggregation="concat"))
+    return mm.Model(interaction.connect(mm.MLPBlock(list(top))), _task(), schema=schema)
+
+
 def builtin_dlrm(schema, dim: int = 64, bottom: Sequence[int] = (128,), top: Sequence[int] = (128, 64)):
     """Merlin's own `mm.DLRMModel` with the same sizes as `dlrm` (the reference the from-blocks model matches).
 
@@ -360,6 +422,10 @@ def standard_models(schema, dim: int = 64, names: Sequence[str] | None = None, *
         DCN_2: lambda: dcn(schema, 2, dim),
         DCN_3: lambda: dcn(schema, 3, dim),
         DCN_LOW_RANK: lambda: dcn(schema, 2, dim, low_rank_dim=16),
+        DCN_RANK_D4: lambda: dcn(schema, 2, dim, low_rank_dim=9 * dim // 4),
+        CONCAT_MLP: lambda: concat_mlp(schema, dim),
+        DCN_PARALLEL: lambda: dcn_parallel(schema, 2, dim),
+        DCN_WITH_DOTS: lambda: dcn_with_dots(schema, 2, dim),
         BUILTIN_DLRM: lambda: builtin_dlrm(schema, dim),
         BUILTIN_DCN: lambda: builtin_dcn(schema, 2, dim),
     }

@@ -8,7 +8,10 @@ Whether a cart becomes a purchase follows a logistic model over only what a mode
 preparation (see `PLANTED` and `_purchase_logit`): user, product, brand and time effects, a user ×
 category affinity (a dot product, DLRM's own shape), a pure pairwise top category × hour interaction, and a
 pure 3-way top category × hour band × weekend interaction that no pair of those features carries (an explicit
-cross of cat_0 × ts_hour × ts_weekday can learn it; pairwise dot products cannot). `generate(...,
+cross of cat_0 × ts_hour × ts_weekday can learn it; pairwise dot products cannot), and, when `smooth` is set above
+its default 0, a smooth low-rank 3-way term brand × top category × hour (`_smooth_term`: the kind of product of
+latent vectors a cross layer represents with few weights and a hashed cross must memorise combination by
+combination). `generate(...,
 planted=...)` or `--planted NAME=VALUE` changes the sizes (`PLANTED_NAMES`). Everything is drawn from numpy
 Generators spawned from one seed, one stream per month, so the same seed gives byte-identical files.
 """
@@ -76,6 +79,7 @@ class Planted:
     discount: float = 2.5  # per unit of discount (0.2 off -> +0.5)
     cross: float = 0.90  # top category x hour, a pure interaction (no main effect of either)
     triple: float = 0.45  # top category x hour band x weekend, a pure 3-way interaction (no main or pairwise effect)
+    smooth: float = 0.0  # brand x top category x hour, a smooth rank-2 trilinear term (0: the course's data as before)
     cross_pair: tuple[str, str] = ("cat_0", "ts_hour")
     cross_triple: tuple[str, str, str] = ("cat_0", "ts_hour", "ts_weekday")  # the model's columns that carry it
 
@@ -114,7 +118,11 @@ PLANTED_NAMES: dict[str, str] = {  # what `--planted NAME=VALUE` can change, and
     "discount": "logit per unit of discount (0.2 off -> discount x 0.2)",
     "cross": "sd of the pure pairwise top category x hour interaction",
     "triple": "sd of the pure 3-way top category x hour band x weekend interaction",
+    "smooth": ("sd of a smooth 3-way brand x top category x hour term: a rank-2 product of latent vectors of the "
+               "three features (sum over k of b_k(brand) c_k(top category) t_k(hour), t a daily cosine/sine), with "
+               "no main or pairwise effect; 0 (the default) leaves it out and the data as before"),
 }
+SMOOTH_FEATURES = ("brand", "cat_0", "ts_hour")  # the model's columns that carry the smooth term
 HOUR_BANDS = np.repeat(np.arange(4), 6)  # hour -> band: night 0-5, morning 6-11, afternoon 12-17, evening 18-23
 
 
@@ -173,6 +181,7 @@ class Catalogue:
     cross: np.ndarray  # [top, hour]
     tops: list[str] = field(default_factory=list)
     triple: np.ndarray = field(default_factory=lambda: np.zeros((1, 4, 2)))  # [top, hour band, weekend]
+    smooth: np.ndarray | None = None  # [brand (last: missing), top, hour]; None when Planted.smooth is 0
 
 
 @dataclass
@@ -244,8 +253,32 @@ def make_catalogue(rng: np.random.Generator, scale: Scale, planted: Planted = PL
     top_share = np.bincount(leaf_top[cat.leaf], weights=cat.popularity, minlength=len(tops) + 1)
     band_share = np.bincount(HOUR_BANDS, weights=HOUR_PROFILE)
     weekend_share = np.array([WEEKDAY_PROFILE[:5].sum(), WEEKDAY_PROFILE[5:].sum()])
-    cat.triple = _pure_interaction(rng, [top_share, band_share, weekend_share], planted.triple)  # drawn last
+    cat.triple = _pure_interaction(rng, [top_share, band_share, weekend_share], planted.triple)
+    if planted.smooth > 0:  # drawn after everything else: with smooth 0 the same seed gives the same bytes as before
+        cat.smooth = _smooth_term(rng, cat, top_share, planted.smooth)
     return cat
+
+
+def _smooth_term(rng: np.random.Generator, cat: Catalogue, top_share: np.ndarray, size: float,
+                 rank: int = 2) -> np.ndarray:
+    """The table [brand (last row: no brand), top category, hour] of sum_k b_k(brand) c_k(top) t_k(hour).
+
+    b and c are Gaussian latent vectors, t_k a daily cosine and sine (smooth in the hour); each factor is centred
+    with its feature's share of the rows, so averaging over any one feature leaves 0 (no main or pairwise effect).
+    Scaled to weighted sd `size`. A cross layer over the three embeddings represents it with a few weights; a
+    hashed cross of the three needs one weight per combination (~150k at `small`).
+    """
+    brand_share = np.bincount(np.where(cat.brand >= 0, cat.brand, cat.brand_effect.size), weights=cat.popularity,
+                              minlength=cat.brand_effect.size + 1)
+    hour_share = HOUR_PROFILE / HOUR_PROFILE.sum()
+    phase = 2 * np.pi * np.arange(24) / 24
+    factors = [rng.normal(0, 1, size=(brand_share.size, rank)), rng.normal(0, 1, size=(top_share.size, rank)),
+               np.stack([np.cos(phase + k * np.pi / rank) for k in range(rank)], axis=1)]
+    shares = [brand_share / brand_share.sum(), top_share / top_share.sum(), hour_share]
+    factors = [f - (f * w[:, None]).sum(axis=0, keepdims=True) for f, w in zip(factors, shares)]
+    table = np.einsum("ak,bk,ck->abc", *factors)
+    weights = np.einsum("a,b,c->abc", *shares)
+    return table * size / np.sqrt((weights * table**2).sum())
 
 
 def _pure_interaction(rng: np.random.Generator, shares: list[np.ndarray], size: float) -> np.ndarray:
@@ -288,7 +321,7 @@ def _purchase_logit(cat: Catalogue, users: Users, u: np.ndarray, p: np.ndarray, 
     """The planted model: only user, product (and its category and brand), hour, weekday and price."""
     top = cat.leaf_top[cat.leaf[p]]
     brand = cat.brand[p]
-    return (
+    logit = (
         planted.intercept
         + users.effect[u]
         + cat.effect[p]
@@ -300,6 +333,9 @@ def _purchase_logit(cat: Catalogue, users: Users, u: np.ndarray, p: np.ndarray, 
         + cat.cross[top, hour]
         + cat.triple[top, HOUR_BANDS[hour], (weekday >= 5).astype(np.int64)]
     )
+    if cat.smooth is not None:  # only when Planted.smooth > 0: the course's data stays byte-identical
+        logit = logit + cat.smooth[np.where(brand >= 0, brand, cat.smooth.shape[0] - 1), top, hour]
+    return logit
 
 
 @dataclass
@@ -632,6 +668,11 @@ def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip
     pq.write_table(oracle, tmp / ORACLE_FILE)
     april = pc.greater_equal(oracle["event_time_ts"], month_bounds(2020, 4)[0])
     apr = oracle.filter(april)
+    planted_meta = asdict(planted)
+    if planted.smooth == 0:  # the course's data: _generator.json stays byte-identical to before the term existed
+        del planted_meta["smooth"]
+    else:
+        planted_meta["smooth_features"] = list(SMOOTH_FEATURES)  # its table (~130k cells) is not written
     meta = {
         "generator": "recsys_course.generate",
         "scale": asdict(spec),
@@ -641,7 +682,7 @@ def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip
         "labelled_pairs": oracle.num_rows,
         "purchase_rate": float(np.mean(oracle["purchased"].to_numpy())),
         "oracle_auc_april_unfiltered": auc(apr["purchased"].to_numpy(), apr["p_true"].to_numpy()),
-        "planted": {**asdict(planted), "cross_matrix_tops": cat.tops + ["NA"],
+        "planted": {**planted_meta, "cross_matrix_tops": cat.tops + ["NA"],
                     "cross_matrix": np.round(cat.cross, 4).tolist(), "hour_bands": HOUR_BANDS.tolist(),
                     "triple_matrix": np.round(cat.triple, 4).tolist()},  # [top, hour band, weekend]
     }

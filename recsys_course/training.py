@@ -101,3 +101,62 @@ def reload_weights(build, model, path: str | Path, batch) -> object:
     fresh(batch)  # create the variables before loading into them
     fresh.load_weights(str(path)).expect_partial()
     return fresh
+
+
+@dataclass
+class EarlyStopped:
+    """What `fit_early_stopping` did: the model with its best epoch's weights, and every epoch's scores."""
+
+    model: object = field(repr=False)
+    stop_auc: list  # AUC on the stop slice after each epoch (what chose the epoch)
+    stopped_epoch: int  # 1-based: the epoch whose weights the model has
+    watch_auc: list = field(default_factory=list)  # AUC on `watch` after each epoch (recorded, never used)
+    train_seconds: list = field(default_factory=list)
+    rows_per_second: float = 0.0
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.stop_auc)
+
+
+def best_epoch(scores: list[float], patience: int) -> tuple[int, bool]:
+    """(1-based epoch of the best score so far, whether to stop now): stop once `patience` epochs in a row have not
+    beaten the best (ties do not count as better)."""
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    return best + 1, len(scores) - 1 - best >= patience
+
+
+def fit_early_stopping(model, fit_rows, stop_rows, max_epochs: int, patience: int, batch_size: int = 4096,
+                       learning_rate: float = 1e-3, watch=None) -> EarlyStopped:
+    """Train one epoch at a time on `fit_rows` until the AUC on `stop_rows` has not improved for `patience` epochs
+    (or `max_epochs`), then restore the best epoch's weights.
+
+    `stop_rows` must be a slice of the TRAIN rows held out from `fit_rows` (never the validation rows: choosing the
+    epoch on them would leak them into the model). `watch` (e.g. the validation rows) is only scored after each
+    epoch, for the curves: it takes no part in any choice.
+    """
+    import numpy as np
+
+    if max_epochs < 1 or patience < 1:
+        raise ValueError(f"max_epochs ({max_epochs}) and patience ({patience}) must be at least 1")
+    compile_model(model, learning_rate)
+    timer = epoch_timer()
+    result = EarlyStopped(model, [], 0)
+    best_weights = None
+    for epoch in range(max_epochs):
+        model.fit(fit_rows, batch_size=batch_size, epochs=1, verbose=0, callbacks=[timer], shuffle=True)
+        score = float(model.evaluate(stop_rows, batch_size=batch_size, return_dict=True, verbose=0)["auc"])
+        result.stop_auc.append(score if np.isfinite(score) else 0.0)
+        result.train_seconds.append(timer.train_seconds[-1])
+        if watch is not None:
+            result.watch_auc.append(float(model.evaluate(watch, batch_size=batch_size, return_dict=True,
+                                                         verbose=0)["auc"]))
+        result.stopped_epoch, stop = best_epoch(result.stop_auc, patience)
+        if result.stopped_epoch == epoch + 1:
+            best_weights = model.get_weights()
+        if stop:
+            break
+    model.set_weights(best_weights)
+    steady = result.train_seconds[1:] or result.train_seconds  # the first epoch includes graph tracing
+    result.rows_per_second = fit_rows.num_rows / (sum(steady) / len(steady))
+    return result

@@ -72,3 +72,29 @@ def test_the_notebook_trains_the_core_and_the_bench_every_model():
     assert set(builders.CORE_MODELS) < set(builders.BENCH_MODELS) <= set(every)
     assert {builders.TRIPLE_CROSS_1000, builders.TRIPLE_EMBEDDED, builders.DCN_3,
             builders.DCN_LOW_RANK}.isdisjoint(builders.CORE_MODELS)
+
+
+def test_the_fair_families_are_the_contract_architectures(tiny_processed):
+    """Parameter counts pin each fair family's shape against DLRM's (dim 64, 9 vectors: d = 576, 36 dot products)."""
+    from recsys_course.config import Paths
+    from recsys_course.data import load
+
+    train, _, schema = load(Paths("tiny", tiny_processed.parent))
+    assert set(builders.FAIR_MODELS) <= set(builders.standard_models(None))
+    assert set(builders.CROSS_LAYER_MODELS) < set(builders.FAIR_MODELS) and builders.TRIPLE_CROSS in builders.FAIR_MODELS
+    made = builders.standard_models(schema, names=[builders.DLRM, builders.CONCAT_MLP, builders.DCN_2,
+                                                   builders.DCN_PARALLEL, builders.DCN_WITH_DOTS,
+                                                   builders.DCN_RANK_D4, builders.DCN_LOW_RANK])
+    batch = next(iter(__import__("merlin.models.tf", fromlist=["Loader"]).Loader(train, batch_size=16)))[0]
+    params = {}
+    for name, build in made.items():
+        model = build()
+        model(batch)
+        params[name] = model.count_params()
+    d, cross2 = 576, 2 * (576 * 576 + 576)  # two full-rank cross layers: W (d x d) and a bias each
+    assert params[builders.CONCAT_MLP] - params[builders.DLRM] == (d - 100) * 128  # top MLP input 576, not 36 + 64
+    assert params[builders.DCN_2] - params[builders.CONCAT_MLP] == cross2
+    assert params[builders.DCN_PARALLEL] - params[builders.CONCAT_MLP] == cross2 + (d + 64 - 64)  # head sees both
+    assert params[builders.DCN_WITH_DOTS] - params[builders.DLRM] == cross2 + d * 128  # dots + shortcut + cross
+    low = {n: params[builders.DCN_2] - params[n] for n in (builders.DCN_RANK_D4, builders.DCN_LOW_RANK)}
+    assert low == {builders.DCN_RANK_D4: 2 * (d * d - 2 * d * 144), builders.DCN_LOW_RANK: 2 * (d * d - 2 * d * 16)}

@@ -237,3 +237,56 @@ def test_bad_arguments_are_refused_and_leave_nothing(tmp_path):
     with pytest.raises(FileExistsError, match="not empty"):
         generate(tmp_path / "full", scale="tiny")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
+
+
+# sha256 of `generate(out, "tiny", seed=42)`, recorded with the generator of commit 7d6668e, before `Planted.smooth`
+# existed: with smooth at its default 0 the course's data must stay exactly what it was.
+BEFORE_SMOOTH = {
+    "2019-Dec.csv": "502250d6ee096eedf6e39324d1af24174e959b1541e576c26e7bcf9ee863e908",
+    "2019-Nov.csv": "19e8375eab41eb29c89e4ab6ff22dcf7b1023a747c02b1bc3e3a6c47ebeaccfb",
+    "2019-Oct.csv": "afcfaff8282987cc7f19d73b85185c074504fe0eb78cdaffeb5243e96254e6bb",
+    "2020-Apr.csv": "f43dce8654edb70ceff9030510d978837e642db75a4d379050466f06a9d2786e",
+    "2020-Feb.csv": "3b6c0c182d46f66f5157c623e4dbf84cb2383d1a072b032a780d844d457d25f4",
+    "2020-Jan.csv": "bac90cb91485f79f5f35102ed65e0035f48f0d81cb42f0f1a5bc7d89942b4d68",
+    "2020-Mar.csv": "db6764555011382c8bb027de29e74b419b07098c35d222b283549fe419dee083",
+    "_generator.json": "7ef5ed56c2316786583d31eaaacbd17e72f9bfee09365707a71fed88f6bdcc97",
+    "_oracle.parquet": "e13f05a3e42eaeeb0f3ed08b83011f3624070a0b2d85fe5504e5c21132c13db9",
+}
+
+
+def test_smooth_off_gives_the_same_bytes_as_before_the_term_existed(tmp_path):
+    for name, planted in (("default", None), ("explicit", {"smooth": 0})):
+        generate(tmp_path / name, "tiny", seed=42, progress=False, planted=planted)
+        got = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((tmp_path / name).iterdir())}
+        assert got == BEFORE_SMOOTH, name
+
+
+def test_smooth_term_is_a_pure_three_way_interaction_of_its_size():
+    from recsys_course.generate import HOUR_PROFILE, SCALES, _smooth_term, make_catalogue
+
+    cat = make_catalogue(np.random.default_rng(3), SCALES["tiny"])
+    top_share = np.bincount(cat.leaf_top[cat.leaf], weights=cat.popularity, minlength=len(cat.tops) + 1)
+    t = _smooth_term(np.random.default_rng(5), cat, top_share, 0.8)
+    brand_share = np.bincount(np.where(cat.brand >= 0, cat.brand, cat.brand_effect.size), weights=cat.popularity,
+                              minlength=cat.brand_effect.size + 1)
+    w = [s / s.sum() for s in (brand_share, top_share, HOUR_PROFILE)]
+    assert t.shape == (cat.brand_effect.size + 1, len(cat.tops) + 1, 24)
+    weights = w[0][:, None, None] * w[1][None, :, None] * w[2][None, None, :]
+    assert np.sqrt((weights * t**2).sum()) == pytest.approx(0.8)
+    for axis in range(3):  # no pair of the three features carries it
+        assert np.abs(np.tensordot(t, w[axis], axes=([axis], [0]))).max() < 1e-9
+    hours = t[0, 0]  # smooth in the hour: neighbouring hours differ far less than the term's range
+    assert np.abs(np.diff(np.append(hours, hours[0]))).max() < 0.5 * (hours.max() - hours.min())
+
+
+def test_smooth_on_changes_only_the_labels_and_is_recorded(tmp_path):
+    from recsys_course.generate import PLANTED_NAMES, SMOOTH_FEATURES
+
+    assert "smooth" in PLANTED_NAMES and SMOOTH_FEATURES == ("brand", "cat_0", "ts_hour")
+    off = generate(tmp_path / "off", "tiny", seed=4, progress=False, max_sessions=3000)
+    on = generate(tmp_path / "on", "tiny", seed=4, progress=False, max_sessions=3000, planted=["smooth=1.5"])
+    assert "smooth" not in off["planted"]
+    assert on["planted"]["smooth"] == 1.5 and on["planted"]["smooth_features"] == list(SMOOTH_FEATURES)
+    assert json.loads((tmp_path / "on" / META_FILE).read_text())["planted"]["smooth"] == 1.5
+    assert off["files"]["2019-Oct.csv"]["carts"] == on["files"]["2019-Oct.csv"]["carts"]
+    assert on["oracle_auc_april_unfiltered"] > off["oracle_auc_april_unfiltered"]  # more signal the oracle knows

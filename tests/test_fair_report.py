@@ -1,0 +1,94 @@
+"""The fair comparison's rendering (bench/report.py, benchfigures): computed verdicts, goals met / missed / not
+measured yet, and a partial run that says plainly what is missing."""
+from __future__ import annotations
+
+import copy
+import sys
+
+from conftest import REPO
+from recsys_course import benchfigures, builders as b
+
+sys.path.insert(0, str(REPO / "bench"))
+import report  # noqa: E402  (bench/report.py)
+
+PROTOCOL = {"stop_slice": 0.1, "max_epochs": 8, "patience": 1, "learning_rates": [0.001, 0.003, 0.01],
+            "batch_size": 4096, "seeds": [1, 2, 3], "selection": "AUC on the train stop slice",
+            "builtin_rate": "the rate chosen for the from-blocks twin (same architecture)"}
+
+
+def family(aucs, rate=0.003, stopped=(2, 3, 2)):
+    runs = [{"seed": s, "auc": a, "logloss": 0.55, "stopped_epoch": e, "epochs_run": e + 1, "params": 1000,
+             "rows_per_s": 5e4, "stop_auc": [0.7] * (e + 1), "val_auc": [a] * (e + 1)}
+            for s, a, e in zip((1, 2, 3), aucs, stopped)]
+    return {"lr_sweep": {"0.001": 0.70, "0.003": 0.72, "0.01": 0.71}, "chosen_lr": rate, "runs": runs,
+            "rate_from": "sweep"}
+
+
+def world(families):
+    return {"planted": {"smooth": 1.0}, "oracle_auc": 0.80, "fit_rows": 900, "stop_rows": 100, "valid_rows": 200,
+            "crosses": {"pair": ["a", "b"], "triple": ["a", "b", "c"], "triple_combinations": 10, "enough_bins": 20},
+            "families": families, "paired": {}}
+
+
+def results(default, smooth=None):
+    r = copy.deepcopy(benchfigures.load())
+    r["fair"] = {"protocol": PROTOCOL, "families": list(b.FAIR_MODELS),
+                 "worlds": {"default": world(default), **({"smooth": world(smooth)} if smooth else {})}}
+    return r
+
+
+def test_a_partial_run_marks_what_is_not_measured_yet():
+    r = results({b.DLRM: family([0.74, 0.75, 0.745]), b.DCN_2: family([0.745, 0.751, 0.744])})
+    converged, confound, smooth = report.fair_goals(r)
+    assert converged.status.startswith(report.NOT_RUN) and f"2 of {2 * len(b.FAIR_MODELS)}" in converged.measured
+    assert confound.status.startswith(report.NOT_RUN) and f"{b.CONCAT_MLP}: not measured yet" in confound.measured
+    assert smooth.status.startswith(report.NOT_RUN)
+    table = "\n".join(report._fair(r))
+    assert f"| {b.DCN_WITH_DOTS} | not measured yet |" in table and "### World `smooth`" in table
+    assert table.split("### World `smooth`")[1].strip().startswith("(the same data") and "Not measured yet." in table
+    readme = benchfigures.readme_findings(r)
+    assert "**smooth** (the same data with the smooth 3-way term on): not measured yet." in readme
+    assert f"- {b.CONCAT_MLP}: not measured yet in this world" in readme
+
+
+def test_the_verdicts_are_computed_ahead_behind_or_within_the_noise():
+    base = [0.740, 0.750, 0.745]
+    r = results({b.DLRM: family(base), b.DCN_WITH_DOTS: family([a + 0.010 for a in base]),
+                 b.CONCAT_MLP: family([a - 0.020 + d for a, d in zip(base, (0, 0.001, -0.001))]),
+                 b.DCN_2: family([a + d for a, d in zip(base, (0.004, -0.004, 0.001))])})
+    said = {line.split(":")[0].lstrip("- "): line for line in benchfigures.fair_findings(r)}
+    assert said[b.DCN_WITH_DOTS].endswith("ahead of DLRM (from blocks)") and "+0.0100" in said[b.DCN_WITH_DOTS]
+    assert said[b.CONCAT_MLP].endswith("behind DLRM (from blocks)")
+    assert said[b.DCN_2].endswith("within the noise of DLRM (from blocks)")
+    assert report.fair_goals(r)[1].status == report.MET  # both confound rows there, 3 seeds each
+    row = report._fair_row(r, "default", b.DCN_WITH_DOTS, PROTOCOL)
+    assert "+0.0100 ± 0.0000 (ahead of DLRM)" in row and "2/3, 3/4, 2/3" in row and "0.003 (sweep" in row
+
+
+def test_the_smooth_goal_is_met_or_missed_by_the_best_cross_layer_gain():
+    base = [0.780, 0.790, 0.785]
+    for gain, status in ((0.008, report.MET), (0.002, report.MISSED)):
+        smooth = {b.DLRM: family(base), b.DCN_2: family([a + gain for a in base]),
+                  b.DCN_PARALLEL: family([a + gain / 2 for a in base]),
+                  b.TRIPLE_CROSS: family([a + 0.03 for a in base])}  # not a cross layer: never "the best" here
+        g = report.fair_goals(results({b.DLRM: family(base)}, smooth))[2]
+        assert g.status == status and b.DCN_2 in g.measured and b.TRIPLE_CROSS in g.measured, (gain, g)
+        assert (status == report.MISSED) == (b.DCN_2 in g.why)
+
+
+def test_a_run_stopped_by_the_budget_is_a_missed_convergence():
+    full = {n: family([0.74, 0.75, 0.745]) for n in b.FAIR_MODELS}
+    assert report.fair_goals(results(full, full))[0].status == report.MET
+    capped = copy.deepcopy(full)
+    capped[b.DCN_2]["runs"][1]["stopped_epoch"] = PROTOCOL["max_epochs"]
+    g = report.fair_goals(results(full, capped))[0]
+    assert g.status == report.MISSED and f"{b.DCN_2} (smooth, seed 2)" in g.measured
+
+
+def test_the_readme_says_the_fair_verdicts_of_results_json():
+    text = (REPO / "README.md").read_text()
+    r = benchfigures.load()
+    rendered = benchfigures.render_readme(text, r)
+    assert benchfigures.fair_protocol(r) in rendered
+    for line in benchfigures.fair_findings(r):
+        assert line in rendered
