@@ -446,6 +446,7 @@ def fair_vs_published(results: dict | None) -> list[str]:
                          f"{fair_verdict(g, builders.DLRM)}; one seed's difference varies by about ±{2 * g.sd:.4f}.")
     if len(lines) == 1 + len(bars):
         lines.append(f"This bench's fair comparison: {NOT_MEASURED} (run `make bench`).")
+    return lines
 
 
 FAIR_WORLDS = {"default": "the course's data", "smooth": "the same data with the smooth 3-way term on"}
