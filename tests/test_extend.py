@@ -43,13 +43,26 @@ def _without_hybrid(bench: dict) -> dict:
 
 def test_with_a_hybrid_row_the_notebook_quotes_it_and_its_paired_gain():
     bench = benchfigures.load()
-    ahead = benchfigures.hybrid_sentences(_with_hybrid(bench, (0.010, 0.011, 0.009)))
-    spread = benchfigures.auc(_with_hybrid(bench, (0.010, 0.011, 0.009)), benchfigures.HYBRID)
-    assert str(spread) in ahead[0] and "4,000,000 parameters" in ahead[0]
-    assert ahead[1].startswith(f"{benchfigures.HYBRID}: +0.0100 ± 0.0010 AUC over 3 seeds") and "ahead of" in ahead[1]
-    assert "measures the architecture you wrote" in ahead[2]
+    fake = _with_hybrid(bench, (0.010, 0.011, 0.009))
+    ahead = benchfigures.hybrid_sentences(fake)
+    spread = benchfigures.auc(fake, benchfigures.HYBRID)
+    assert ahead[0].startswith(f"{benchfigures.HYBRID} in the bench ({benchfigures.setting(bench)}): valid AUC {spread}, "
+                               "4,000,000 parameters; paired gain over DLRM (from blocks) +0.0100 ± 0.0010 over 3 seeds")
+    assert ahead[0].endswith("ahead of DLRM (from blocks).") and "measure the architecture you wrote" in ahead[-1]
     noise = benchfigures.hybrid_sentences(_with_hybrid(bench, (0.002, -0.002, 0.001)))
-    assert "within the noise" in noise[1]
+    assert "within the noise" in noise[0]
+
+
+def test_a_hybrid_in_the_fair_comparison_is_quoted_with_its_world_and_seeds_matched():
+    base = [{"seed": s, "auc": a, "params": 10} for s, a in ((1, 0.70), (2, 0.71), (3, 0.72))]
+    mine = [{"seed": s, "auc": a, "params": 20} for s, a in ((3, 0.70), (1, 0.69), (2, 0.70))]  # another order
+    fair = {"fair": {"worlds": {"smooth": {"families": {builders.DLRM: {"runs": base},
+                                                        benchfigures.HYBRID: {"runs": mine}}}}}}
+    lines = benchfigures.hybrid_sentences(fair)
+    assert len(lines) == 2 and "world `smooth`" in lines[0]
+    assert "paired gain over DLRM (from blocks) -0.0133 ± 0.0058 over 3 seeds — behind" in lines[0]
+    half = {"fair": {"worlds": {"default": {"families": {benchfigures.HYBRID: {"runs": mine}}}}}}  # DLRM not yet
+    assert "has no row" in benchfigures.hybrid_sentences(half)[0]
 
 
 def test_the_embedded_id_figures_are_results_json():

@@ -351,8 +351,9 @@ def _require_signature(serving, model, tf) -> None:
                         "`tf.saved_model.load(str(export_dir)).signatures[\"serving_default\"]`.")
     if isinstance(serving, tf.keras.Model):
         raise Incorrect("`serving` is a Keras model (tf.keras.models.load_model or mm.Model.load): that reload is "
-                        "broken for from-blocks Merlin models in 23.08 and needs your Python classes. A server uses "
-                        "the SavedModel's signature: `tf.saved_model.load(str(export_dir)).signatures[\"serving_default\"]`.")
+                        "broken for from-blocks Merlin models (merlin-models 23.12.0) and needs your Python classes. "
+                        "A server uses the SavedModel's signature: "
+                        "`tf.saved_model.load(str(export_dir)).signatures[\"serving_default\"]`.")
     if hasattr(serving, "signatures") and not hasattr(serving, "structured_input_signature"):
         raise Incorrect("`serving` is the loaded SavedModel object; take its signature: "
                         "`.signatures[\"serving_default\"]`.")
