@@ -362,6 +362,10 @@ def prepare_speed_lines(folder: Path) -> list[str]:
     lines = ["", "## Preparation speed (`bench/peer_polars.py`, `bench/profile_prepare.py`, issue 20)", "",
              "| goal | measured | status |", "|---|---|---|"]
     lines += [f"| {g} | {m} | {s} |" for g, m, s in prepare_speed_goals(folder)]
+    if not _load(folder, "seven_months.json"):
+        lines += ["", "Seven real-size months are not measured yet: `bench/real_month.py generate --out DIR --month "
+                      "YYYY-MM` writes each month (6.2 GB), `bench/real_month.py measure-months --raw DIR` prepares "
+                      "them all under GNU time and writes `bench/seven_months.json`, which this table then quotes."]
     profile = _load(folder, "prepare_profile.json") or {}
     if profile.get("before") and profile.get("after"):
         b, a = profile["before"], profile["after"]
