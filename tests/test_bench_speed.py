@@ -33,9 +33,9 @@ def test_each_goal_follows_its_numbers(tmp_path):
     assert all(status.startswith("**missed**") and "not measured" in status for _, _, status in rest)
     (tmp_path / "prepare_peer.json").write_text(json.dumps({"small": _case(1.0, same=False)}))
     small, real, *_ = prepare_speed_goals(tmp_path)
-    assert small[2] == "**missed**" and "DIFFER" in small[1] and "not measured" in real[2]
+    assert small[2] == "**missed** — the rows differ" and "DIFFER" in small[1] and "not measured" in real[2]
     month = {"events": 45e6, "seconds": 40.0, "events_per_s": 1.1e6, "cpu_percent": 190, "max_rss_gb": 4.5}
     (tmp_path / "real_month.json").write_text(json.dumps(month))
-    assert prepare_speed_goals(tmp_path)[2][2] == "**missed**"  # fast enough, but over 4 GB
+    assert prepare_speed_goals(tmp_path)[2][2] == "**missed** — peak 4.50 GB"  # fast enough, but over 4 GB
     (tmp_path / "real_month.json").write_text(json.dumps({**month, "max_rss_gb": 1.0}))
     assert prepare_speed_goals(tmp_path)[2][2] == "met"
