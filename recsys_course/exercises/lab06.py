@@ -16,6 +16,7 @@ from recsys_course.exercises.lab03 import all_features, feature_spec
 
 DIM, BOTTOM, TOP = 64, (128, 64), (64,)
 WIDTHS = (4, 7, 16)  # the widths Q1's check builds the layer at: a layer must take its width from its input
+ROWS = {4: 3, 7: 1, 16: 5}  # the batch sizes it calls the layer on at each width (one row: a squeeze shows)
 TOLERANCE = 1e-4
 FROM_BLOCKS = ("the concatenated ParallelBlock of embeddings and bottom MLP, `.connect(MyCross(), mm.MLPBlock([64]))`, "
                "in `mm.Model(..., schema=schema)`")
@@ -55,6 +56,8 @@ KNOWN_FORMULAS = (
     (lambda x0, x, w, b: x0 * (x0 @ w + b) + x, "W multiplies x0, but it must multiply x, the previous layer's output "
                                                 "(the same thing in the first layer, not in the second)."),
     (lambda x0, x, w, b: x0 * (x @ w + b) + x0, "the residual adds x0; it must add x, the previous layer's output."),
+    (lambda x0, x, w, b: x0 * (x @ w) + b + x, "the bias is added outside the product with x0; it belongs inside: "
+                                               "x0 ⊙ (x W + b) + x."),
     (lambda x0, x, w, b: x * (x @ w + b) + x, "the product is with x; it must be with x0, the layer's first input "
                                               "(that is what makes depth l reach degree l + 1)."),
 )
@@ -108,6 +111,7 @@ def _weights_made_in_build(cls, width: int):
         raise Incorrect(f"`MyCross()` has weights before it is built ({_shapes(layer.weights)}): make them in "
                         "`build(input_shape)`, where the input's width is known.")
     layer.build(tf.TensorShape([None, width]))
+    layer.built = True  # what Keras' own first call does after `build` (a `build` without super().build() is fine)
     _no_ready_made_inside(layer)
     if layer.non_trainable_weights:
         raise Incorrect(f"some weights are not trainable ({_shapes(layer.non_trainable_weights)}): training would "
@@ -161,16 +165,17 @@ def _compare(cls, width: int, rng) -> str:
     tf = _tf()
     layer = _weights_made_in_build(cls, width)
     kernel, bias = rng.normal(size=(width, width)).astype("float32"), rng.normal(size=width).astype("float32")
-    x0, x = rng.normal(size=(3, width)).astype("float32"), rng.normal(size=(3, width)).astype("float32")
+    one, x0, x = (_with_zeros(rng.normal(size=(ROWS[width], width)).astype("float32")) for _ in range(3))
     ref = _merlin_cross(width, kernel, bias)
-    expected = (ref(tf.constant(x0)).numpy(), ref((tf.constant(x0), tf.constant(x))).numpy())
+    expected = (ref(tf.constant(one)).numpy(), ref((tf.constant(x0), tf.constant(x))).numpy())
     before = [v.ref() for v in layer.weights]
+    layer(tf.constant(one))  # a first call with its own weights: a layer that copies them on its first call shows
     first = None
     for orientation, k in (("x W", kernel), ("W x", kernel.T)):
         mine_k, mine_b = _kernel_and_bias(layer)
         mine_k.assign(k)
         mine_b.assign(bias)
-        got = (_as_tensor(layer(tf.constant(x0)), "`MyCross()(x0)`"),
+        got = (_as_tensor(layer(tf.constant(one)), "`MyCross()(x0)`"),
                _as_tensor(layer((tf.constant(x0), tf.constant(x))), "`MyCross()((x0, x))`"))
         if [v.ref() for v in layer.weights] != before:
             raise Incorrect("calling the layer made new weights: make them once, in `build`, never in `call`.")
@@ -181,11 +186,22 @@ def _compare(cls, width: int, rng) -> str:
     raise AssertionError("unreachable")
 
 
+def _with_zeros(values: np.ndarray) -> np.ndarray:
+    """Inputs with some zero entries, as a ReLU's output has (a layer that divides by its input shows)."""
+    values[:, ::3] = 0.0
+    return values
+
+
 def _explain_difference(got, expected, args, width: int) -> None:
     """Name the mistake when the layer computes a known wrong formula, else say how far it is from a cross layer."""
     if got[0].shape != expected[0].shape or got[1].shape != expected[1].shape:
-        raise Incorrect(f"on a {width}-wide input `MyCross` outputs shape {got[1].shape}; a cross layer keeps the "
-                        f"shape {expected[1].shape}.")
+        bad = got[0] if got[0].shape != expected[0].shape else got[1]
+        good = expected[0] if got[0].shape != expected[0].shape else expected[1]
+        raise Incorrect(f"on a {width}-wide input of {good.shape[0]} row(s) `MyCross` outputs shape {bad.shape}; a "
+                        f"cross layer keeps the shape {good.shape}.")
+    if not all(np.isfinite(g).all() for g in got):
+        raise Incorrect(f"on a {width}-wide input with some zero entries (a ReLU's output has many), `MyCross` outputs "
+                        "NaN or inf: x0 ⊙ (x W + b) + x needs no division, no log, no square root.")
     tensor_ok = np.allclose(got[0], expected[0], atol=TOLERANCE)
     where = "called on a tensor it is right, but on the stack's pair (x0, x) " if tensor_ok else ""
     for formula, message in KNOWN_FORMULAS:
@@ -220,7 +236,13 @@ def _check_serialisable(cls) -> None:
     except NotImplementedError:  # Keras 2.12 writes it itself for plain arguments; not for every argument
         raise Incorrect("`MyCross` has no `get_config`, and Keras cannot write its arguments itself: return "
                         "`{**super().get_config(), \"output_x0\": self.output_x0}`.") from None
-    if config.get("output_x0") is not True or cls.from_config(config).output_x0 is not True:
+    try:
+        rebuilt = cls.from_config(config)
+    except TypeError as e:
+        raise Incorrect(f"Keras cannot rebuild `MyCross` from its config ({str(e).splitlines()[0][:160]}): `__init__` must "
+                        "take `**kwargs` and pass them on, `super().__init__(**kwargs)`, since Keras hands back the "
+                        "layer's name, trainable and dtype.") from None
+    if config.get("output_x0") is not True or rebuilt.output_x0 is not True:
         raise Incorrect("`get_config()` does not keep `output_x0`: a reloaded `MyCross(output_x0=True)` would come back "
                         "with the default. Return `{**super().get_config(), \"output_x0\": self.output_x0}`.")
     name = tf.keras.utils.get_registered_name(cls)
@@ -280,17 +302,29 @@ my_dcn = mm.Model(my_inputs.connect(MyCross(), mm.MLPBlock([64])), mm.BinaryClas
             raise Incorrect("the model holds Merlin's `mm.CrossBlock`: plug in *your* layer, `MyCross()`, where it was.")
         if find(path, "dot"):
             raise Incorrect("the dot-product interaction is there: this DCN has your cross layer *instead* of it.")
-        if not mine:
-            raise Incorrect(f"there is no `MyCross` layer in `my_dcn` ({describe(path)}): connect the inputs to "
-                            "`MyCross()`, then the top MLP.")
-        if len(mine) > 1:
-            raise Incorrect(f"{len(mine)} MyCross layers: this exercise asks for one, where `mm.CrossBlock(1)` was.")
+        _one_current_layer(my_dcn, mine, cls, path)
         rules.check_inputs(path[0], feature_spec(self.ctx["schema"], DIM, BOTTOM, True))
         if len(path) < 2 or path[1].kind != "other" or path[1]["type"] != cls.__name__:
             raise Incorrect(f"expected your MyCross right after the concatenated inputs, got {describe(path[1:2])}: "
                             "the cross layer multiplies the raw inputs x0, the top MLP comes after it.")
         rules.check_top(path, 2, TOP, "your cross layer")
         rules.require_output(my_dcn, self.ctx["batch"], "my_dcn")
+
+
+def _one_current_layer(model, mine: list, cls, path) -> None:
+    """Exactly one MyCross of the notebook's current class, handing on one tensor."""
+    stale = [m for m in rules.submodules(model) if type(m).__name__ == cls.__name__ and not isinstance(m, cls)]
+    if stale and not mine:
+        raise Incorrect("`my_dcn` holds a MyCross from an earlier run of the Q1 cell (the class has been defined again "
+                        "since): run the cell that builds `my_dcn` again, so that it uses the current class.")
+    if not mine:
+        raise Incorrect(f"there is no `MyCross` layer in `my_dcn` ({describe(path)}): connect the inputs to "
+                        "`MyCross()`, then the top MLP.")
+    if len(mine) > 1:
+        raise Incorrect(f"{len(mine)} MyCross layers: this exercise asks for one, where `mm.CrossBlock(1)` was.")
+    if getattr(mine[0], "output_x0", False):
+        raise Incorrect("`MyCross(output_x0=True)` hands on the pair (x0, output), but the top MLP takes one tensor: "
+                        "use `MyCross()` (output_x0=False), as the last layer of a stack does.")
 
 
 def _learners_class(scope: dict, checked: dict, asked_by: str):
@@ -327,6 +361,9 @@ serving = tf.saved_model.load(str(export_dir)).signatures["serving_default"]'''
 
         if not isinstance(model, mm.Model):
             raise Incorrect("Q3 serves `my_dcn`, the model of Q2: build it (and check it) first.")
+        if not any(type(m).__name__ == "MyCross" for m in rules.submodules(model)):
+            raise Incorrect("`my_dcn` holds no `MyCross`: Q3 saves and serves the model of Q2, with your own layer in "
+                            "it (that is what a server must run without your Python code). Build it as Q2 asks.")
         if not isinstance(export_dir, (str, Path)) or not (Path(export_dir) / "saved_model.pb").is_file():
             raise Incorrect(f"`export_dir` ({export_dir!r}) holds no SavedModel (saved_model.pb): save the whole model "
                             "with `my_dcn.save(export_dir)` — `save_weights` writes only the weights, which no server "
@@ -334,6 +371,9 @@ serving = tf.saved_model.load(str(export_dir)).signatures["serving_default"]'''
         _require_signature(serving, model, tf)
         served = _serve(serving, self.ctx["batch"], tf)
         expected = np.asarray(model(self.ctx["batch"], training=False)).reshape(-1)
+        if not (np.isfinite(served).all() and np.isfinite(expected).all()):
+            raise Incorrect("the predictions are not finite (NaN or inf), in memory or served: there is nothing to "
+                            "compare. Rebuild `my_dcn` (Q2) and train it without a NaN loss, then save it again.")
         from_disk = _serve(_signature(Path(export_dir)), self.ctx["batch"], tf)
         if not np.allclose(from_disk, served, atol=1e-5):
             raise Incorrect("`serving` does not come from the model in `export_dir`: load it from that folder.")
