@@ -183,7 +183,7 @@ def fair_protocol(args):
     import fair  # bench/fair.py
 
     return fair.Protocol(max_epochs=args.max_epochs, patience=args.patience, seeds=tuple(args.seeds),
-                         batch_size=args.batch_size)
+                         batch_size=args.batch_size, learning_rates=tuple(args.learning_rates))
 
 
 def fair_merge(args, render: bool = True) -> dict:
@@ -233,6 +233,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--skip-fair", action="store_true", help="leave out the fair comparison (step 7)")
     p.add_argument("--max-epochs", type=int, default=8, help="fair comparison: the budget of every run")
     p.add_argument("--patience", type=int, default=1, help="fair comparison: epochs without a better stop AUC")
+    p.add_argument("--learning-rates", type=float, nargs="+", default=[0.001, 0.003, 0.01],
+                   help="fair comparison: the sweep (runs of rates already cached are reused: a wider sweep trains "
+                        "only the new rates, and the other seeds where the choice changes)")
     p.add_argument("--worlds", nargs="+", default=["default", "smooth"], choices=["default", "smooth"])
     p.add_argument("--fair-models", nargs="+", default=None, choices=FAIR_MODELS,
                    help="fair comparison: only these families (display names)")

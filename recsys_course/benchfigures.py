@@ -482,6 +482,15 @@ def fair_findings(results: dict) -> list[str]:
     from recsys_course.builders import DLRM, FAIR_MODELS
 
     lines = [fair_protocol(results)]
+    fams = [(f, x) for w in FAIR_WORLDS for f in ((fair_world(results, w) or {}).get("families") or {}).values()
+            for x in f["runs"]]
+    if fams:
+        rates = (results["fair"]["protocol"]["learning_rates"])
+        top = sum(f["chosen_lr"] == max(rates) for f, x in fams if f.get("rate_from") == "sweep" and x["seed"] == 1)
+        swept = sum(f.get("rate_from") == "sweep" and x["seed"] == 1 for f, x in fams)
+        first = sum(x["stopped_epoch"] == 1 for _, x in fams)
+        lines += ["", f"Rate chosen at the top of the sweep ({max(rates):g}) for {top} of {swept} swept families "
+                  f"(a larger rate was not tried); {first} of {len(fams)} runs kept their first epoch."]
     for world, what in FAIR_WORLDS.items():
         w = fair_world(results, world)
         if not w or not w.get("families"):

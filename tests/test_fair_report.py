@@ -61,6 +61,10 @@ def test_the_verdicts_are_computed_ahead_behind_or_within_the_noise():
     assert said[b.CONCAT_MLP].endswith("behind DLRM (from blocks)")
     assert said[b.DCN_2].endswith("within the noise of DLRM (from blocks)")
     assert report.fair_goals(r)[1].status == report.MET  # both confound rows there, 3 seeds each
+    r["fair"]["worlds"]["default"]["families"][b.DLRM]["chosen_lr"] = 0.01
+    edge = [line for line in benchfigures.fair_findings(r) if line.startswith("Rate chosen at the top")]
+    assert edge == ["Rate chosen at the top of the sweep (0.01) for 1 of 4 swept families (a larger rate was not "
+                    "tried); 0 of 12 runs kept their first epoch."]
     row = report._fair_row(r, "default", b.DCN_WITH_DOTS, PROTOCOL)
     assert "+0.0100 ± 0.0000 (ahead of DLRM)" in row and "2/3, 3/4, 2/3" in row and "0.003 (sweep" in row
 
