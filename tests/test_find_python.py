@@ -77,7 +77,7 @@ def test_without_any_python_make_stops_with_the_install_message(tmp_path):
     assert r.returncode == 1 and "note: No python3 to bootstrap uv from either." in r.stderr
     r = _run(["make", "venv", f"VENV={tmp_path / 'venv'}"], path)  # a clean clone: no venv yet
     assert r.returncode != 0 and "note: No python3 to bootstrap uv from either." in r.stderr
-    assert "error: Python 3.11 not found (TensorFlow 2.12, required by Merlin 23.08, has no wheel for 3.12+)." in r.stderr
+    assert "error: Python 3.11 not found (TensorFlow 2.12, the newest Merlin Models and NVTabular accept, has no wheel for 3.12+)." in r.stderr
     assert "Install python3.11" in r.stderr
 
 
