@@ -135,6 +135,10 @@ def _check_shapes(made, width: int) -> None:
     if shapes == [(width, width)]:
         raise Incorrect(f"there is a kernel {(width, width)} but no bias: a cross layer computes x0 ⊙ (x W + b) + x, "
                         f"add a bias of shape ({width},).")
+    others = [s for s in shapes if s != (width, width)]
+    if len(shapes) == 2 and len(others) == 1 and int(np.prod(others[0])) == width and others[0] != (width,):
+        raise Incorrect(f"the kernel is right, but the bias has shape {others[0]}: make it ({width},), the shape of "
+                        "Merlin's bias (a vector added to each row of x W).")
     if shapes != [(width,), (width, width)]:
         raise Incorrect(f"built on a {width}-wide input, `MyCross` made weights of shapes {shapes}; expected a "
                         f"kernel W of ({width}, {width}) — it maps the {width}-wide x to {width} numbers, one per "

@@ -533,6 +533,7 @@ CASES = [Case(*row) for row in [
     ("lab06", 2, "mm.Model(a, b, c, task)", "my_dcn = mm.Model(dcn_inputs(), MyCross(), mm.MLPBlock([64]), task(), schema=schema)", C, ""),
     ("lab06", 2, "other branch names", "my_dcn = model(dcn_inputs(names=('cats', 'numbers')).connect(MyCross()).connect(mm.MLPBlock([64])))", C, ""),
     ("lab06", 1, "#A build reads input_shape[-1], a pair's shape unhandled", cross(("shape = input_shape[0] if isinstance(input_shape, (list, tuple)) else input_shape\n        width = int(shape[-1])", "width = int(input_shape[-1])")), R, r"TypeError.*at `width = int\(input_shape\[-1\]\)`"),
+    ("lab06", 1, "#A a bias of shape (1, width)", cross(("shape=(width,), initializer='zeros'", "shape=(1, width), initializer='zeros'")), W, r"the kernel is right, but the bias has shape \(1, 4\): make it \(4,\)"),
     # ---- lab 06 Q2, the adversary's round (#A) ------------------------------------------------------------------
     ("lab06", 2, "#A a layer already built in a test of Q1 (right: rebuilt)", "used = MyCross(); used(tf.zeros((2, 7)))\nmy_dcn = model(dcn_inputs().connect(used, mm.MLPBlock([64])))", C, r"where mm.CrossBlock\(1\) was"),  # Merlin builds it again at 576: no weight of width 7 stays
     ("lab06", 2, "#A top MLP [32]", "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([32])))", W, r"top MLP: expected MLP\[64\], got MLP\[32\]"),
@@ -559,6 +560,8 @@ CASES = [Case(*row) for row in [
     ("lab06", 3, "the number of the folder", "my_dcn, _ = saved_dcn(); export_dir = 42; serving = None", W, r"\(42\) holds no SavedModel"),
     ("lab06", 3, "tf.saved_model.load", "my_dcn, export_dir = saved_dcn(); " + SERVE, C, r"equal my_dcn's"),
     ("lab06", 3, "a Path, the first signature", "import pathlib\nmy_dcn, folder = saved_dcn(); export_dir = pathlib.Path(folder); serving = list(tf.saved_model.load(str(export_dir)).signatures.values())[0]", C, ""),
+    ("lab06", 2, "#A mm.BinaryOutput, the newer output API", "my_dcn = mm.Model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64])), mm.BinaryOutput('target'), schema=schema)", C, r"where mm.CrossBlock\(1\) was"),
+    ("lab06", 2, "#A dropout in the top MLP", "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64], dropout=0.2)))", C, r"where mm.CrossBlock\(1\) was"),
     # ---- lab 06 Q3, the adversary's round (#A) ------------------------------------------------------------------
     ("lab06", 3, "#A a Merlin DCN saved and served, not yours", "my_dcn = dcn(1); my_dcn(batch); export_dir = f'{scratch}/merlin_dcn'; my_dcn.save(export_dir); " + SERVE, W, r"holds no `MyCross`"),
     ("lab06", 3, "#A NaN predictions, saved and served", "my_dcn = mine_dcn(); my_dcn.set_weights([w * np.nan for w in my_dcn.get_weights()]); export_dir = f'{scratch}/nan_dcn'; my_dcn.save(export_dir); " + SERVE, W, r"not finite"),
