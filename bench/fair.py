@@ -246,6 +246,9 @@ def merge(results_path: Path, cache: Path, protocol: Protocol, families: Sequenc
         info_path = Path(cache) / world / "world.json"
         if info_path.exists():
             worlds[world] = world_record(cache, world, families, protocol, json.loads(info_path.read_text()))
+    if not worlds and (results.get("fair") or {}).get("worlds"):
+        # no cache here (a fresh clone: bench/out is not committed): keep what results.json holds, never erase it
+        raise SystemExit(f"no fair-comparison cache in {cache}: results.json keeps its 'fair' key as it is")
     import datetime as dt
 
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
