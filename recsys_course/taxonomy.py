@@ -13,7 +13,7 @@ SECOND_LEVEL: dict[str, list[str]] = {
     "furniture": ["living_room", "bedroom", "dining", "bathroom", "universal"],
     "auto": ["accessories", "parts", "tires"],
     "construction": ["tools", "fittings", "storage", "lighting"],
-    "kids": ["toys", "carriage", "skates", "swing", "dolls"],
+    "kids": ["toys", "carriage", "skates", "nursery", "dolls"],
     "accessories": ["bag", "wallet", "umbrella", "jewelry"],
     "sport": ["bicycle", "tennis", "ski", "trainer", "snowboard"],
     "medicine": ["devices", "massage"],
@@ -21,20 +21,45 @@ SECOND_LEVEL: dict[str, list[str]] = {
     "stationery": ["cartrige", "battery", "paper", "pen"],
 }
 
-# Third-level words, assigned round-robin to second-level nodes that have a third level.
-THIRD_WORDS: list[str] = [
-    "headphone", "acoustic", "subwoofer", "tv", "projector", "player", "washer", "refrigerators",
-    "oven", "blender", "kettle", "microwave", "hood", "vacuum", "air_heater", "fan", "hair_cutter",
-    "massager", "scales", "keyboard", "mouse", "monitor", "printer", "cpu", "videocards", "memory",
-    "hdd", "router", "sneakers", "boots", "slipons", "moccasins", "sofa", "chair", "table", "bed",
-    "blanket", "cabinet", "drill", "saw", "welding", "generator", "pump", "light", "stroller",
-    "crib", "puzzle", "radar", "player_audio", "alarm", "videoregister", "compressor", "gloves",
-    "helmet", "glasses", "bottle", "dumbbells", "ball", "bath", "toilet", "faucet", "shelf",
-    "mirror", "lamp", "iron_board", "dishwasher", "coffee_machine", "coffee_grinder", "juicer",
-    "toster", "grill", "steam_cooker", "meat_grinder", "mixer", "water_heater", "humidifier",
-    "conditioner", "dryer", "hairdryer", "shaver", "epilator", "toothbrush", "thermometer",
-    "tonometer", "watch", "strap", "charger", "cable",
-]
+# The third level: the leaves under each second-level node that has one, in the order they are dealt out (round
+# robin over those nodes: leaf j goes under node j % 34, word j // 34). The first 20 nodes get three leaves, the other
+# 14 two; every word is unique, so cat_2 has 88 values (89 with 'NA'), and each leaf belongs to its parents.
+THIRD_LEVEL: dict[str, list[str]] = {
+    "bedroom": ["bed", "blanket", "pillow"],
+    "dining": ["table", "chair", "cupboard"],
+    "bathroom": ["bath", "toilet", "mirror"],
+    "universal": ["shelf", "cabinet", "lamp"],
+    "accessories": ["radar", "alarm", "videoregister"],
+    "parts": ["compressor", "pump", "charger"],
+    "tires": ["summer", "winter", "all_season"],
+    "tools": ["drill", "saw", "welding"],
+    "fittings": ["faucet", "pipe", "valve"],
+    "storage": ["toolbox", "rack", "box"],
+    "lighting": ["light", "bulb", "spotlight"],
+    "toys": ["puzzle", "constructor", "robot"],
+    "carriage": ["stroller", "pram", "car_seat"],
+    "skates": ["roller", "skateboard", "scooter"],
+    "nursery": ["crib", "changing_table", "baby_monitor"],
+    "dolls": ["doll", "dollhouse", "plush"],
+    "bag": ["backpack", "handbag", "suitcase"],
+    "wallet": ["purse", "card_holder", "money_clip"],
+    "umbrella": ["golf", "parasol", "compact"],
+    "jewelry": ["ring", "necklace", "earrings"],
+    "bicycle": ["cruiser", "city_bike"],
+    "tennis": ["racket", "ball"],
+    "ski": ["skis", "ski_boots"],
+    "trainer": ["treadmill", "dumbbells"],
+    "snowboard": ["board", "bindings"],
+    "devices": ["thermometer", "tonometer"],
+    "massage": ["massager", "massage_chair"],
+    "cultivator": ["tiller", "motoblock"],
+    "lawn_mower": ["mower", "trimmer"],
+    "weather_station": ["barometer", "rain_gauge"],
+    "cartrige": ["toner", "ink"],
+    "battery": ["alkaline", "rechargeable"],
+    "paper": ["wrapping", "notepad"],
+    "pen": ["ballpoint", "marker"],
+}
 N_THIRD = 88  # with 'NA' this gives the 89 cat_2 values of the 2022 workshop data
 
 BRAND_HEAD: list[str] = [
@@ -67,10 +92,12 @@ def category_codes() -> list[tuple[str, ...]]:
     # The first 26 second-level nodes are leaves; the rest share the 88 third-level leaves.
     leaves2, with_third = seconds[:26], seconds[26:]
     codes.extend(leaves2)
+    assert list(THIRD_LEVEL) == [sec for _, sec in with_third]
     for j in range(N_THIRD):
         top, sec = with_third[j % len(with_third)]
-        codes.append((top, sec, THIRD_WORDS[j]))
+        codes.append((top, sec, THIRD_LEVEL[sec][j // len(with_third)]))
+    assert len({c[2] for c in codes[len(leaves2):]}) == N_THIRD
     # Two rare fourth-level codes (~0.1% of events once their popularity is applied).
-    codes.append(codes[-1] + ("pro",))
-    codes.append(codes[-2] + ("mini",))
+    codes.append(codes[-1] + ("gold",))  # accessories.jewelry.earrings.gold
+    codes.append(codes[-2] + ("silver",))  # accessories.jewelry.earrings.silver
     return codes
