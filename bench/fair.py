@@ -4,9 +4,12 @@ chosen on a slice of the TRAIN rows, the same budget for all, several seeds, pai
 Protocol (`Protocol`): a fixed random `stop_slice` of the train rows is held out of training (the same rows for
 every family, world and seed); each run trains on the rest one epoch at a time and stops once the AUC on that slice
 has not improved for `patience` epochs (at most `max_epochs`), with the best epoch's weights restored
-(`training.fit_early_stopping`). The learning-rate sweep trains each rate of `learning_rates` with the first seed
-and keeps the one with the best stop-slice AUC; the other seeds train at that rate (the first seed's run of it is
-reused). The built-in models take the rate chosen for their from-blocks twin (`builders.TWINS`: the same
+(`training.fit_early_stopping`). The learning-rate sweep trains each rate of `learning_rates` (0.001, 0.003, 0.01,
+0.03) with the first seed and keeps the one with the best stop-slice AUC; the other seeds train at that rate (the
+first seed's run of it is reused). A sweep whose best rate is the largest it tried has not found the best rate: it
+then tries the next rate of `edge_rates` (0.1), one at a time, until the chosen rate is not the largest tried or the
+ladder ends at 0.1 (bounded: beyond that Adam diverges on these models; a family still choosing 0.1 is recorded with
+`rate_at_edge` true, and RESULTS.md says so). The built-in models take the rate chosen for their from-blocks twin (`builders.TWINS`: the same
 architecture), to save time. The validation rows are only scored: the final AUC and log-loss, and the curve per
 epoch; they choose nothing.
 
@@ -36,7 +39,8 @@ class Protocol:
     stop_slice: float = 0.1
     max_epochs: int = 8
     patience: int = 2
-    learning_rates: tuple = (0.001, 0.003, 0.01)
+    learning_rates: tuple = (0.001, 0.003, 0.01, 0.03)
+    edge_rates: tuple = (0.1,)  # tried in turn while the chosen rate is the largest tried (the sweep's top edge)
     batch_size: int = 4096
     seeds: tuple = (1, 2, 3)
     selection: str = "AUC on the train stop slice"
@@ -166,14 +170,28 @@ def cached_run(cache: Path, world: WorldData, family: str, build: Callable, rate
 
 def run_family(cache: Path, world: WorldData, family: str, build: Callable, protocol: Protocol,
                rates: Sequence[float] | None = None, log: Callable = print) -> dict:
-    """The sweep with the first seed over `rates` (default the protocol's), then the other seeds at the chosen rate."""
-    rates = list(rates or protocol.learning_rates)
+    """The sweep with the first seed over `rates` (default the protocol's, widened past its top edge by
+    `edge_rates`), then the other seeds at the chosen rate. Given `rates` (a built-in's twin's rate) is not widened."""
     first, *others = protocol.seeds
-    sweep = {rate: cached_run(cache, world, family, build, rate, first, protocol, log) for rate in rates}
+    ladder = list(rates) if rates else [*protocol.learning_rates, *protocol.edge_rates]
+    tried = ladder if rates else list(protocol.learning_rates)
+    sweep = {rate: cached_run(cache, world, family, build, rate, first, protocol, log) for rate in tried}
+    while (nxt := next_rate(sweep, ladder)) is not None:
+        sweep[nxt] = cached_run(cache, world, family, build, nxt, first, protocol, log)
     chosen = choose_rate(sweep)
     runs = [sweep[chosen], *(cached_run(cache, world, family, build, chosen, s, protocol, log) for s in others)]
-    return {"lr_sweep": {f"{r:g}": max(run["stop_auc"]) for r, run in sweep.items()}, "chosen_lr": chosen,
-            "runs": runs}
+    return family_record(sweep, chosen, runs, ladder)
+
+
+def next_rate(sweep: dict, ladder: Sequence[float]) -> float | None:
+    """The next rate up the ladder when the chosen rate is the largest tried (the sweep's top edge), else None."""
+    chosen, higher = choose_rate(sweep), [r for r in ladder if r > max(sweep)]
+    return min(higher) if chosen == max(sweep) and higher else None
+
+
+def family_record(sweep: dict, chosen: float, runs: list, ladder: Sequence[float]) -> dict:
+    return {"lr_sweep": {f"{r:g}": max(run["stop_auc"]) for r, run in sorted(sweep.items())}, "chosen_lr": chosen,
+            "rate_at_edge": len(sweep) > 1 and chosen == max(ladder), "runs": runs}
 
 
 def choose_rate(sweep: dict) -> float:
@@ -183,18 +201,23 @@ def choose_rate(sweep: dict) -> float:
 
 def family_from_cache(cache: Path, world: str, family: str, protocol: Protocol,
                       rates: Sequence[float] | None = None) -> dict | None:
-    """A family's record from the cache alone: None until the sweep is complete; the seeds cached so far."""
-    rates = list(rates or protocol.learning_rates)
+    """A family's record from the cache alone: None until the sweep is complete (widened past its top edge as
+    `run_family` does); the seeds cached so far."""
     first, *others = protocol.seeds
-    paths = {r: cache_file(cache, world, family, r, first) for r in rates}
+    ladder = list(rates) if rates else [*protocol.learning_rates, *protocol.edge_rates]
+    tried = ladder if rates else list(protocol.learning_rates)
+    paths = {r: cache_file(cache, world, family, r, first) for r in tried}
     if not all(p.exists() for p in paths.values()):
         return None
     sweep = {r: json.loads(p.read_text()) for r, p in paths.items()}
+    while (nxt := next_rate(sweep, ladder)) is not None:
+        if not (p := cache_file(cache, world, family, nxt, first)).exists():
+            return None
+        sweep[nxt] = json.loads(p.read_text())
     chosen = choose_rate(sweep)
     runs = [sweep[chosen]] + [json.loads(p.read_text()) for s in others
                               if (p := cache_file(cache, world, family, chosen, s)).exists()]
-    return {"lr_sweep": {f"{r:g}": max(run["stop_auc"]) for r, run in sweep.items()}, "chosen_lr": chosen,
-            "runs": runs}
+    return family_record(sweep, chosen, runs, ladder)
 
 
 def paired(families: dict, base: str) -> dict:

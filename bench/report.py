@@ -132,8 +132,9 @@ def _converged_goal(r: dict) -> Goal:
     whole = [(w, n) for w, n, fam in measured if len(fam["runs"]) == seeds]
     capped = [f"{n} ({w}, seed {x['seed']})" for w, n, fam in measured for x in fam["runs"]
               if x["stopped_epoch"] == p["max_epochs"]]
+    ends = (min(p["learning_rates"]), max([*p["learning_rates"], *p.get("edge_rates", [])]))
     edge = [f"{n} ({w}: {fam['chosen_lr']:g})" for w, n, fam in measured if fam.get("rate_from") == "sweep"
-            and fam["chosen_lr"] in (min(p["learning_rates"]), max(p["learning_rates"]))]
+            and fam["chosen_lr"] in ends]
     runs = sum(len(fam["runs"]) for _, _, fam in measured)
     said = (f"{len(whole)} of {expected} (world, family) measured with all {seeds} seeds ({runs} runs kept); "
             f"best epoch at the budget of {p['max_epochs']} (still improving): {', '.join(capped) or 'none'}")
@@ -141,7 +142,8 @@ def _converged_goal(r: dict) -> Goal:
     why += [f"stopped by the budget, not by patience: {', '.join(capped)}"] if capped else []
     if edge:
         said += f"; rate chosen at an end of the sweep: {', '.join(edge)}"
-        why.append("a rate at an end of the sweep may not be the best one (the sweep has 3 values)")
+        why.append(f"a rate at an end of the sweep ({ends[0]:g} or {ends[1]:g}, the widened ladder's ends) may not "
+                   "be the best one")
     status = MISSED if capped else MET if len(whole) == expected else f"{NOT_RUN} yet (partial run)"
     return Goal(goal, said, status, "; ".join(why) + ".")
 
@@ -151,7 +153,8 @@ def _confound_goal(r: dict) -> Goal:
             "gain vs DLRM)")
     said = "; ".join(benchfigures.fair_sentence(r, "default", n) for n in (DCN_2, DCN_WITH_DOTS, CONCAT_MLP))
     seeds = len(((r.get("fair") or {}).get("protocol") or {}).get("seeds", [1, 2, 3]))
-    present = all(len(benchfigures.fair_runs(r, "default", n)) == seeds for n in (DLRM, DCN_WITH_DOTS, CONCAT_MLP))
+    present = all((a := benchfigures.fair_auc(r, "default", n)) is not None and a.n == seeds
+                  for n in (DLRM, DCN_WITH_DOTS, CONCAT_MLP))
     return Goal(goal, said, MET if present else f"{NOT_RUN} yet",
                 "not every seed of these rows is measured yet (see the fair table).")
 
@@ -159,7 +162,7 @@ def _confound_goal(r: dict) -> Goal:
 def _smooth_goal(r: dict) -> Goal:
     goal = "fair, smooth term on: the best cross-layer model beats DLRM by ≥ 0.005 AUC"
     best = benchfigures.best_cross_layer(r, "smooth")
-    if best is None or not benchfigures.fair_runs(r, "smooth", DLRM):
+    if best is None or benchfigures.fair_family(r, "smooth", DLRM) is None:
         return Goal(goal, "the smooth world's DLRM and cross-layer rows are not measured yet", f"{NOT_RUN} yet")
     name, g = best
     said = "; ".join([benchfigures.fair_sentence(r, "smooth", name),
@@ -240,6 +243,7 @@ def _fair_row(r: dict, world: str, name: str, p: dict) -> str:
     gain = "" if name == DLRM or g is None else f"{g.mean:+.4f} ± {g.sd:.4f} ({benchfigures.fair_verdict(g, 'DLRM')})"
     sweep = ", ".join(f"{k}: {v:.4f}" for k, v in fam["lr_sweep"].items())
     chosen = f"{fam['chosen_lr']:g} ({'sweep ' + sweep if fam.get('rate_from') == 'sweep' else fam['rate_from']})"
+    chosen += " — the ladder's end, a larger rate not tried" if fam.get("rate_at_edge") else ""
     epochs = ", ".join(f"{x['stopped_epoch']}/{x['epochs_run']}" for x in runs)
     missing = len(p["seeds"]) - len(runs)
     seeds = f"{len(runs)}" + (f" ({missing} not measured yet)" if missing else "")

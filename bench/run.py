@@ -233,8 +233,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--skip-fair", action="store_true", help="leave out the fair comparison (step 7)")
     p.add_argument("--max-epochs", type=int, default=8, help="fair comparison: the budget of every run")
     p.add_argument("--patience", type=int, default=1, help="fair comparison: epochs without a better stop AUC")
-    p.add_argument("--learning-rates", type=float, nargs="+", default=[0.001, 0.003, 0.01],
-                   help="fair comparison: the sweep (runs of rates already cached are reused: a wider sweep trains "
+    p.add_argument("--learning-rates", type=float, nargs="+", default=[0.001, 0.003, 0.01, 0.03],
+                   help="fair comparison: the sweep, widened up to 0.1 while its best rate is its largest (runs of rates already cached are reused: a wider sweep trains "
                         "only the new rates, and the other seeds where the choice changes)")
     p.add_argument("--worlds", nargs="+", default=["default", "smooth"], choices=["default", "smooth"])
     p.add_argument("--fair-models", nargs="+", default=None, choices=FAIR_MODELS,

@@ -310,6 +310,8 @@ def fair_protocol(results: dict | None) -> str:
                 f"{NOT_MEASURED} — run `make bench`.")
     p = found["protocol"]
     rates = ", ".join(f"{lr:g}" for lr in p["learning_rates"])
+    wider = ", ".join(f"{lr:g}" for lr in p.get("edge_rates", []))
+    rates += f" (then {wider} in turn while the best rate is the largest tried)" if wider else ""
     return (f"The bench's fair comparison: {len(p['seeds'])} seeds, batch {p['batch_size']}; each family's rate "
             f"chosen among {rates} by {p['selection']}; up to {p['max_epochs']} epochs, stopped when the AUC on a "
             f"{p['stop_slice']:.0%} slice of the train rows (never the validation rows) had not improved for "
@@ -361,20 +363,20 @@ def fair_oracle_sentence(results: dict | None, worlds=("default", "smooth")) -> 
 
 
 # The fair comparison's display names are builders' constants (one definition).
-from recsys_course.builders import CONCAT_MLP, DCN_PARALLEL, DCN_RANK_D4, DCN_WITH_DOTS, FAIR_MODELS  # noqa: E402
+from recsys_course.builders import CONCAT_MLP, DCN_PARALLEL, DCN_WITH_DOTS  # noqa: E402
 
 
-def fair_names() -> tuple[str, ...]:
-    """The families notebook 04 shows from the fair comparison, in the order of its table (builders.FAIR_MODELS)."""
-    return FAIR_MODELS
+def fair_sentence(results: dict | None, world: str, name: str, base: str | None = None) -> str:
+    """`name` against `base` (default DLRM) in `world`, paired over the seeds, in words; "not measured yet" when either
+    is absent. The one sentence builder of the fair comparison (README, RESULTS.md and notebook 04 all use it)."""
+    from recsys_course.builders import DLRM
 
-
-def fair_line(results: dict | None, world: str, name: str, base: str) -> str:
-    """`name` against `base` in `world`, paired over the seeds, in words; "not measured yet" when either is absent."""
+    base = base or DLRM
     g = fair_gain(results, world, name, base)
     if g is None:
         return f"{name} vs {base}: {NOT_MEASURED}"
-    return f"{name} vs {base}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seeds (paired) — {fair_verdict(g, base)}"
+    return (f"{name} vs {base}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seed{'s' if g.n != 1 else ''} (paired) — "
+            f"{fair_verdict(g, base)}")
 
 
 def _side(results: dict | None, world: str, name: str, base: str) -> int | None:
@@ -394,7 +396,7 @@ def fair_story(results: dict | None, world: str = "default") -> list[str]:
     dlrm, dcn = builders.DLRM, builders.DCN_2
     if not fair_world(results, world):
         return [f"world `{world}`: {NOT_MEASURED}"]
-    lines = [fair_line(results, world, n, b) for n, b in
+    lines = [fair_sentence(results, world, n, b) for n, b in
              ((dcn, dlrm), (DCN_WITH_DOTS, dlrm), (dcn, CONCAT_MLP), (DCN_PARALLEL, dlrm))]
     dcn_side, hybrid_side = _side(results, world, dcn, dlrm), _side(results, world, DCN_WITH_DOTS, dlrm)
     if dcn_side is not None and hybrid_side is not None:
@@ -452,23 +454,6 @@ def fair_vs_published(results: dict | None) -> list[str]:
 FAIR_WORLDS = {"default": "the course's data", "smooth": "the same data with the smooth 3-way term on"}
 
 
-def fair_runs(results: dict, world: str, name: str) -> list[dict]:
-    """The seeds measured for one family in one world (empty when not measured yet)."""
-    family = fair_family(results, world, name)
-    return family["runs"] if family else []
-
-
-def fair_sentence(results: dict, world: str, name: str, base: str | None = None) -> str:
-    """One family's fair paired gain over `base` in words, or that it is not measured yet."""
-    from recsys_course.builders import DLRM
-
-    base = base or DLRM
-    g = fair_gain(results, world, name, base)
-    if g is None:
-        return f"{name}: not measured yet in this world"
-    return f"{name}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seed(s) (paired) — {fair_verdict(g, base)}"
-
-
 def best_cross_layer(results: dict, world: str) -> tuple[str, Spread] | None:
     """The cross-layer family with the largest mean paired gain over DLRM in `world` (None if none measured)."""
     from recsys_course.builders import CROSS_LAYER_MODELS
@@ -482,15 +467,18 @@ def fair_findings(results: dict) -> list[str]:
     from recsys_course.builders import DLRM, FAIR_MODELS
 
     lines = [fair_protocol(results)]
-    fams = [(f, x) for w in FAIR_WORLDS for f in ((fair_world(results, w) or {}).get("families") or {}).values()
-            for x in f["runs"]]
-    if fams:
-        rates = (results["fair"]["protocol"]["learning_rates"])
-        top = sum(f["chosen_lr"] == max(rates) for f, x in fams if f.get("rate_from") == "sweep" and x["seed"] == 1)
-        swept = sum(f.get("rate_from") == "sweep" and x["seed"] == 1 for f, x in fams)
-        first = sum(x["stopped_epoch"] == 1 for _, x in fams)
-        lines += ["", f"Rate chosen at the top of the sweep ({max(rates):g}) for {top} of {swept} swept families "
-                  f"(a larger rate was not tried); {first} of {len(fams)} runs kept their first epoch."]
+    families = [f for w in FAIR_WORLDS for f in ((fair_world(results, w) or {}).get("families") or {}).values()]
+    runs = [x for f in families for x in f["runs"]]
+    if families:
+        p = results["fair"]["protocol"]
+        first_sweep, top = p["learning_rates"], max([*p["learning_rates"], *p.get("edge_rates", [])])
+        swept = [f for f in families if f.get("rate_from") == "sweep"]
+        widened = sum(len(f["lr_sweep"]) > len(first_sweep) for f in swept)
+        at_top = sum(f["chosen_lr"] == top for f in swept)
+        lines += ["", f"Of {len(swept)} swept families, {widened} chose the sweep's largest rate "
+                  f"({max(first_sweep):g}) and were tried higher; {at_top} chose {top:g}, the ladder's end (a larger "
+                  f"rate was not tried). {sum(x['stopped_epoch'] == 1 for x in runs)} of {len(runs)} runs kept "
+                  "their first epoch."]
     for world, what in FAIR_WORLDS.items():
         w = fair_world(results, world)
         if not w or not w.get("families"):

@@ -254,3 +254,68 @@ def verdict(prediction: str | None, runs: list, noise: float = 0.0) -> list[str]
                  + (", by more than the noise." if clear else ", but not by more than the noise: run it again with "
                     "another seed before you trust it."))
     return lines
+
+
+def _side(gain: float, noise: float) -> int:
+    return 0 if abs(gain) <= noise else (1 if gain > 0 else -1)
+
+
+def bench_world(planted, results: dict | None) -> str | None:
+    """The bench's fair-comparison world with the same ground truth as `planted` ("default": as shipped; "smooth":
+    only the smooth term changed, to the bench's size), or None when the bench did not measure this ground truth."""
+    from recsys_course import benchfigures
+
+    changed = changes(planted_from(planted))
+    if not changed:
+        return "default" if benchfigures.fair_world(results, "default") else None
+    smooth = benchfigures.fair_world(results, "smooth")
+    if smooth and set(changed) == {"smooth"} and changed["smooth"] == (smooth.get("planted") or {}).get("smooth"):
+        return "smooth"
+    return None
+
+
+def beside_bench(paths: Paths, runs: list, planted, results: dict | None, noise: float = 0.0) -> list[str]:
+    """Lab 05's DCN − DLRM beside the bench's fair comparison (3 seeds at `small`, each model at its tuned rate),
+    computed: the learner's margin at the quick size, the bench's in each world it measured, and — where the bench
+    measured the same ground truth — whether the quick run reproduces the bench's direction."""
+    import json
+
+    from recsys_course import benchfigures, builders
+
+    rows = json.loads((paths.prepared / "prepare.json").read_text())["train"]["rows"]
+    by = {r.name: r for r in runs}
+    if DCN not in by or DLRM not in by:
+        return [f"`runs` has no {DCN} and {DLRM} to set beside the bench."]
+    mine = by[DCN].auc - by[DLRM].auc
+    words = {1: f"ahead of {DLRM}", -1: f"behind {DLRM}", 0: f"within the noise of {DLRM}"}
+    lines = [f"your run (quick size: {rows:,} train rows, one seed, one rate for all): {DCN} − {DLRM} = {mine:+.4f} AUC, "
+             f"{words[_side(mine, noise)]} (noise ±{noise:.4f}); {DCN} has {by[DCN].params:,} parameters, {DLRM} "
+             f"{by[DLRM].params:,}."]
+    sides = {}
+    for world in ("default", "smooth"):
+        g = benchfigures.fair_gain(results, world, builders.DCN_2, builders.DLRM)
+        if g is None:
+            continue
+        verdict = benchfigures.fair_verdict(g, builders.DLRM)
+        sides[world] = 0 if verdict.startswith("within") else (1 if verdict.startswith("ahead") else -1)
+        lines.append(f"the bench, world `{world}` ({benchfigures.FAIR_WORLDS[world]}; `small`, {g.n} seeds, each "
+                     f"model at its tuned rate, early-stopped): {builders.DCN_2} − {builders.DLRM} = {g.mean:+.4f} ± "
+                     f"{g.sd:.4f} — {verdict}.")
+    if not sides:
+        return lines + ["the bench's fair comparison is not measured here (run `make bench`): nothing to set beside."]
+    world = bench_world(planted, results)
+    if world is None or world not in sides:
+        size = ((benchfigures.fair_world(results, "smooth") or {}).get("planted") or {}).get("smooth")
+        return lines + ["the bench did not measure your ground truth, so this run cannot confirm or contradict it"
+                        + (f"; `planted = {{\"smooth\": {size:g}}}` makes the bench's smooth world at the quick size."
+                           if size else ".")]
+    mine_side = _side(mine, noise)
+    if mine_side == sides[world]:
+        return lines + [f"same ground truth as the bench's world `{world}`: the quick run reproduces the bench's "
+                        f"direction ({words[mine_side]})."]
+    bench_rows = benchfigures.fair_world(results, world).get("fit_rows")
+    return lines + [f"same ground truth as the bench's world `{world}`: the quick run does NOT reproduce the bench's "
+                    f"direction — here {DCN} is {words[mine_side]}, in the bench {words[sides[world]]}. This run "
+                    f"trains on {rows:,} rows"
+                    + (f", the bench on {bench_rows:,} ({bench_rows / rows:.0f}×)" if bench_rows else "")
+                    + ", with one rate for all: read the bench's rows as the verdict, this run as a sketch."]

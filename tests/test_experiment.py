@@ -109,3 +109,43 @@ def test_the_verdict_is_computed_from_the_runs_and_the_noise():
     assert dcn[0] == f"this run's winner: {experiment.DCN} (valid AUC 0.7000)" and "held in this run" in dcn[-1]
     unrecorded = experiment.verdict(None, runs_of(0.62, 0.61, 0.68), noise=0.02)
     assert unrecorded[0] == clear[0] and "no prediction was recorded before this measurement" in unrecorded[-1]
+
+
+def test_the_quick_run_is_set_beside_the_benchs_fair_rows_computed(tmp_path):
+    """DCN − DLRM in the learner's run beside the bench's fair gain in each world; the direction is judged only where
+    the bench measured the same ground truth (as shipped, or the smooth term alone at the bench's size)."""
+    from recsys_course import benchfigures as bf, builders
+    from recsys_course.config import Paths
+
+    paths = Paths("tiny", tmp_path)
+    paths.prepared.mkdir(parents=True)
+    (paths.prepared / "prepare.json").write_text(json.dumps({"train": {"rows": 17843}, "valid": {"rows": 2402}}))
+
+    def family(aucs):
+        return {"chosen_lr": 0.01, "runs": [{"seed": s, "auc": a} for s, a in zip((1, 2, 3), aucs)]}
+
+    def world(dlrm, dcn, smooth):
+        return {"planted": {"smooth": smooth}, "fit_rows": 259537, "paired": {},
+                "families": {builders.DLRM: family(dlrm), builders.DCN_2: family(dcn)}}
+
+    bench = {"fair": {"protocol": {}, "worlds": {
+        "default": world((0.747, 0.745, 0.746), (0.752, 0.752, 0.746), 0.0),  # DCN ahead (+0.004 ± 0.003)
+        "smooth": world((0.784, 0.783, 0.783), (0.789, 0.790, 0.789), 1.0)}}}
+    behind = runs_of(0.70, 0.69, 0.73, dcn=0.66)  # DCN 0.04 behind DLRM, beyond the noise
+    g = bf.fair_gain(bench, "smooth", builders.DCN_2, builders.DLRM)
+    said = experiment.beside_bench(paths, behind, {"smooth": 1.0}, bench, noise=0.01)
+    assert said[0].startswith(f"your run (quick size: 17,843 train rows") and "= -0.0400 AUC, behind DLRM" in said[0]
+    assert f"{g.mean:+.4f} ± {g.sd:.4f} — ahead of {builders.DLRM}" in said[2]
+    assert "does NOT reproduce the bench's direction" in said[-1] and "the bench on 259,537 (15×)" in said[-1]
+    ahead = runs_of(0.70, 0.69, 0.73, dcn=0.72)
+    assert experiment.beside_bench(paths, ahead, {"smooth": 1.0}, bench, noise=0.01)[-1].endswith(
+        "reproduces the bench's direction (ahead of DLRM).")
+    within = runs_of(0.70, 0.69, 0.73, dcn=0.705)  # inside the noise: not the bench's "ahead"
+    assert "does NOT reproduce" in experiment.beside_bench(paths, within, {"smooth": 1.0}, bench, noise=0.01)[-1]
+    # another ground truth (or the smooth term at another size): the bench cannot confirm or contradict it
+    for other in ({"cross": 0.0, "triple": 1.0}, {"smooth": 2.0}, {"smooth": 1.0, "cross": 0.0}):
+        assert experiment.bench_world(other, bench) is None
+        last = experiment.beside_bench(paths, behind, other, bench, noise=0.01)[-1]
+        assert "did not measure your ground truth" in last and '{"smooth": 1}' in last
+    assert experiment.bench_world({}, bench) == "default" and experiment.bench_world({"smooth": 1.0}, bench) == "smooth"
+    assert "not measured here" in experiment.beside_bench(paths, behind, {"smooth": 1.0}, None)[-1]

@@ -103,7 +103,8 @@ def test_a_real_model_stops_and_keeps_its_best_epoch(tiny_processed):
 def test_the_protocol_caches_resumes_and_merges(tiny_processed, tmp_path, monkeypatch):
     from recsys_course.config import Paths
 
-    protocol = fair.Protocol(batch_size=128, max_epochs=2, patience=1, learning_rates=(0.003, 0.01), seeds=(1, 2))
+    protocol = fair.Protocol(batch_size=128, max_epochs=2, patience=1, learning_rates=(0.003, 0.01), edge_rates=(),
+                             seeds=(1, 2))
     families = [builders.DLRM, builders.BUILTIN_DLRM, builders.CONCAT_MLP]
     worlds = {"default": lambda: fair.load_world("default", Paths("tiny", tiny_processed.parent), protocol)}
     cache, results = tmp_path / "cache", tmp_path / "results.json"
@@ -140,6 +141,38 @@ def test_the_protocol_caches_resumes_and_merges(tiny_processed, tmp_path, monkey
     fair.cache_file(cache, "default", builders.DLRM, 0.003 if chosen == 0.01 else 0.01, 1).unlink()
     gone = fair.merge(results, cache, protocol, families)["fair"]["worlds"]["default"]
     assert builders.DLRM not in gone["families"] and gone["paired"] == {}  # sweep incomplete: not shown at all
+
+
+def test_a_sweep_at_its_top_edge_is_widened_until_it_is_not(tmp_path, monkeypatch):
+    """The best rate being the largest tried means the best is not found: the next rate up is tried, in turn, until
+    the chosen rate is below the largest tried or the ladder ends (then `rate_at_edge` says so). The other seeds run
+    only at the final choice; a built-in given its twin's rate is never widened."""
+    best_at = {"a": 0.03, "b": 0.1, "c": 0.003}  # the rate each scripted family does best at on the stop slice
+    trained = []
+
+    def scripted_run(build, data, rate, seed, protocol):
+        trained.append((build, rate, seed))
+        score = 0.8 - abs(np.log10(rate) - np.log10(best_at[build])) / 10
+        return {"seed": seed, "learning_rate": rate, "auc": score, "stop_auc": [score], "stopped_epoch": 1,
+                "epochs_run": 2, "rows_per_s": 1.0}
+
+    monkeypatch.setattr(fair, "one_run", scripted_run)
+    protocol = fair.Protocol(learning_rates=(0.001, 0.003, 0.01), edge_rates=(0.03, 0.1), seeds=(1, 2))
+    world = fair.WorldData("w", None, None, None, None, None)
+    out = {name: fair.run_family(tmp_path, world, name, name, protocol, log=lambda *a, **k: None) for name in best_at}
+    assert [(r, s) for b, r, s in trained if b == "a"] == [(0.001, 1), (0.003, 1), (0.01, 1), (0.03, 1), (0.1, 1),
+                                                           (0.03, 2)]
+    assert out["a"]["chosen_lr"] == 0.03 and not out["a"]["rate_at_edge"] and list(out["a"]["lr_sweep"]) == [
+        "0.001", "0.003", "0.01", "0.03", "0.1"]
+    assert out["b"]["chosen_lr"] == 0.1 and out["b"]["rate_at_edge"]  # the ladder ends: said, not hidden
+    assert out["c"]["chosen_lr"] == 0.003 and list(out["c"]["lr_sweep"]) == ["0.001", "0.003", "0.01"]  # no widening
+    for name, fam in out.items():  # the cache alone gives the same record
+        assert fair.family_from_cache(tmp_path, "w", name, protocol) == fam
+    fair.cache_file(tmp_path, "w", "b", 0.1, 1).unlink()
+    assert fair.family_from_cache(tmp_path, "w", "b", protocol) is None  # the widened sweep is not complete
+    trained.clear()
+    twin = fair.run_family(tmp_path, world, "builtin", "b", protocol, rates=[0.01], log=lambda *a, **k: None)
+    assert [(r, s) for _, r, s in trained] == [(0.01, 1), (0.01, 2)] and twin["chosen_lr"] == 0.01
 
 
 def test_the_smooth_world_is_made_once_with_the_term_on(tmp_path):

@@ -39,11 +39,12 @@ def synthetic(smooth: bool = True) -> dict:
 
 
 def test_the_names_are_the_agreed_strings():
-    assert bf.CONCAT_MLP == "concat → MLP (no interaction)"
-    assert bf.DCN_PARALLEL == "DCN parallel, depth 2"
-    assert bf.DCN_WITH_DOTS == "DCN + dot products (hybrid)"
-    assert bf.DCN_RANK_D4 == "DCN depth 2, low rank 144 (d/4)"
-    assert builders.DLRM in bf.fair_names() and builders.DCN_2 in bf.fair_names()
+    assert builders.CONCAT_MLP == "concat → MLP (no interaction)"
+    assert builders.DCN_PARALLEL == "DCN parallel, depth 2"
+    assert builders.DCN_WITH_DOTS == "DCN + dot products (hybrid)"
+    assert builders.DCN_RANK_D4 == "DCN depth 2, low rank 144 (d/4)"
+    assert builders.DLRM in builders.FAIR_MODELS and builders.DCN_2 in builders.FAIR_MODELS
+    assert not hasattr(bf, "fair_names") and not hasattr(bf, "fair_line") and not hasattr(bf, "fair_runs")
 
 
 def test_figures_are_the_runs_and_the_paired_gain_is_seed_by_seed():
@@ -61,8 +62,8 @@ def test_figures_are_the_runs_and_the_paired_gain_is_seed_by_seed():
 
 def test_the_table_is_one_table_with_a_row_per_measured_family_and_says_what_a_world_did_not_measure():
     res = synthetic()
-    table = bf.fair_table(res, bf.fair_names(), builders.DLRM)
-    measured = [n for n in bf.fair_names() if n in res["fair"]["worlds"]["default"]["families"]]
+    table = bf.fair_table(res, builders.FAIR_MODELS, builders.DLRM)
+    measured = [n for n in builders.FAIR_MODELS if n in res["fair"]["worlds"]["default"]["families"]]
     assert list(table.index) == measured  # in the notebook's order; families no world measured are left out
     assert set(table.columns.get_level_values(0)) == {"", "default", "smooth"}
     row = table.loc[builders.DCN_2]
@@ -75,8 +76,8 @@ def test_the_table_is_one_table_with_a_row_per_measured_family_and_says_what_a_w
     assert table.loc[bf.DCN_WITH_DOTS][("default", "verdict")] == "within the noise of DLRM"
     assert table.loc[bf.DCN_WITH_DOTS][("smooth", "valid AUC")] == bf.NOT_MEASURED  # a world without that family
     assert table.loc[bf.DCN_WITH_DOTS][("smooth", "verdict")] == ""
-    assert bf.DCN_RANK_D4 not in table.index
-    only_default = bf.fair_table(synthetic(smooth=False), bf.fair_names(), builders.DLRM)
+    assert builders.DCN_RANK_D4 not in table.index
+    only_default = bf.fair_table(synthetic(smooth=False), builders.FAIR_MODELS, builders.DLRM)
     assert set(only_default.columns.get_level_values(0)) == {"", "default"}
     assert bf.fair_table(res, ["no such family"], builders.DLRM) is None
 
@@ -84,7 +85,8 @@ def test_the_table_is_one_table_with_a_row_per_measured_family_and_says_what_a_w
 def test_the_story_is_computed_from_the_figures():
     res = synthetic()
     story = bf.fair_story(res, "default")
-    assert story[0] == bf.fair_line(res, "default", builders.DCN_2, builders.DLRM)
+    assert story[0] == bf.fair_sentence(res, "default", builders.DCN_2, builders.DLRM)
+    assert story[2] == bf.fair_sentence(res, "default", builders.DCN_2, builders.CONCAT_MLP)  # against another base
     assert "behind" in story[0]
     assert any("loss comes from what it drops" in s for s in story)
     assert any("add nothing measurable" in s for s in story)  # DCN within the noise of concat → MLP
@@ -117,7 +119,7 @@ def test_the_published_figures_sit_beside_the_fair_gain():
 @pytest.mark.parametrize("results", [None, {}, {"models": {}}, {"fair": {}}, {"fair": {"worlds": {}}}])
 def test_without_the_fair_key_nothing_misleading_is_shown(results):
     assert bf.fair(results) is None and bf.fair_world(results) is None
-    assert bf.fair_table(results, bf.fair_names(), builders.DLRM) is None
+    assert bf.fair_table(results, builders.FAIR_MODELS, builders.DLRM) is None
     assert bf.NOT_MEASURED in bf.fair_protocol(results)
     assert bf.fair_story(results) == [f"world `default`: {bf.NOT_MEASURED}"]
     assert bf.fair_convergence(results) == [f"world `default`: {bf.NOT_MEASURED}"]

@@ -41,14 +41,14 @@ def test_a_partial_run_marks_what_is_not_measured_yet():
     r = results({b.DLRM: family([0.74, 0.75, 0.745]), b.DCN_2: family([0.745, 0.751, 0.744])})
     converged, confound, smooth = report.fair_goals(r)
     assert converged.status.startswith(report.NOT_RUN) and f"2 of {2 * len(b.FAIR_MODELS)}" in converged.measured
-    assert confound.status.startswith(report.NOT_RUN) and f"{b.CONCAT_MLP}: not measured yet" in confound.measured
+    assert confound.status.startswith(report.NOT_RUN) and f"{b.CONCAT_MLP} vs {b.DLRM}: not measured yet" in confound.measured
     assert smooth.status.startswith(report.NOT_RUN)
     table = "\n".join(report._fair(r))
     assert f"| {b.DCN_WITH_DOTS} | not measured yet |" in table and "### World `smooth`" in table
     assert table.split("### World `smooth`")[1].strip().startswith("(the same data") and "Not measured yet." in table
     readme = benchfigures.readme_findings(r)
     assert "**smooth** (the same data with the smooth 3-way term on): not measured yet." in readme
-    assert f"- {b.CONCAT_MLP}: not measured yet in this world" in readme
+    assert f"- {b.CONCAT_MLP} vs {b.DLRM}: not measured yet" in readme
 
 
 def test_the_verdicts_are_computed_ahead_behind_or_within_the_noise():
@@ -56,15 +56,26 @@ def test_the_verdicts_are_computed_ahead_behind_or_within_the_noise():
     r = results({b.DLRM: family(base), b.DCN_WITH_DOTS: family([a + 0.010 for a in base]),
                  b.CONCAT_MLP: family([a - 0.020 + d for a, d in zip(base, (0, 0.001, -0.001))]),
                  b.DCN_2: family([a + d for a, d in zip(base, (0.004, -0.004, 0.001))])})
-    said = {line.split(":")[0].lstrip("- "): line for line in benchfigures.fair_findings(r)}
+    said = {line.split(" vs ")[0].lstrip("- "): line for line in benchfigures.fair_findings(r) if " vs " in line}
     assert said[b.DCN_WITH_DOTS].endswith("ahead of DLRM (from blocks)") and "+0.0100" in said[b.DCN_WITH_DOTS]
     assert said[b.CONCAT_MLP].endswith("behind DLRM (from blocks)")
     assert said[b.DCN_2].endswith("within the noise of DLRM (from blocks)")
     assert report.fair_goals(r)[1].status == report.MET  # both confound rows there, 3 seeds each
     r["fair"]["worlds"]["default"]["families"][b.DLRM]["chosen_lr"] = 0.01
-    edge = [line for line in benchfigures.fair_findings(r) if line.startswith("Rate chosen at the top")]
-    assert edge == ["Rate chosen at the top of the sweep (0.01) for 1 of 4 swept families (a larger rate was not "
-                    "tried); 0 of 12 runs kept their first epoch."]
+    edge = [line for line in benchfigures.fair_findings(r) if line.startswith("Of ")]
+    assert edge == ["Of 4 swept families, 0 chose the sweep's largest rate (0.01) and were tried higher; 1 chose "
+                    "0.01, the ladder's end (a larger rate was not tried). 0 of 12 runs kept their first epoch."]
+    # the widened ladder: a family tried one step up (0.03) and choosing it, at the ladder's end
+    widened = copy.deepcopy(r)
+    widened["fair"]["protocol"] = {**PROTOCOL, "edge_rates": [0.03]}
+    dots = widened["fair"]["worlds"]["default"]["families"][b.DCN_WITH_DOTS]
+    dots.update(chosen_lr=0.03, rate_at_edge=True, lr_sweep={**dots["lr_sweep"], "0.03": 0.73})
+    edge = [line for line in benchfigures.fair_findings(widened) if line.startswith("Of ")]
+    assert edge[0].startswith("Of 4 swept families, 1 chose the sweep's largest rate (0.01) and were tried higher; "
+                              "1 chose 0.03, the ladder's end")
+    assert "the ladder's end, a larger rate not tried" in report._fair_row(widened, "default", b.DCN_WITH_DOTS,
+                                                                            PROTOCOL)
+    assert f"{b.DCN_WITH_DOTS} (default: 0.03)" in report.fair_goals(widened)[0].measured
     row = report._fair_row(r, "default", b.DCN_WITH_DOTS, PROTOCOL)
     assert "+0.0100 ± 0.0000 (ahead of DLRM)" in row and "2/3, 3/4, 2/3" in row and "0.003 (sweep" in row
 
