@@ -309,7 +309,8 @@ def _first_carts(events: pd.DataFrame) -> pd.DataFrame:
     carts = carts[~pd.Series(pair[carts]).duplicated(keep="first").to_numpy()]
     last_bought = pd.Series(ts[purchase]).groupby(pair[purchase]).max()
     target = (last_bought.reindex(pair[carts]).to_numpy() >= ts[carts]).astype("int8")
-    return events.iloc[order[carts]].assign(target=target)
+    kept = [i for i, c in enumerate(events.columns) if c not in ("event_type", "_seq")]  # all carts; _seq is done
+    return events.iloc[order[carts], kept].assign(target=target)
 
 
 def _last_per_pair(carts: pd.DataFrame) -> pd.DataFrame:
@@ -318,9 +319,8 @@ def _last_per_pair(carts: pd.DataFrame) -> pd.DataFrame:
         return carts
     order = np.lexsort([carts["product_id"].to_numpy(), _in_order(carts["user_session"]),
                         carts["event_time_ts"].to_numpy()])
-    carts = carts.iloc[order]
-    return carts[~pd.Series(_pairs(carts["user_id"].to_numpy(), carts["product_id"].to_numpy())).duplicated(
-        keep="last").to_numpy()]
+    pairs = _pairs(carts["user_id"].to_numpy()[order], carts["product_id"].to_numpy()[order])
+    return carts.iloc[order[~pd.Series(pairs).duplicated(keep="last").to_numpy()]]  # one copy
 
 
 _HASH_WEIGHTS = np.random.default_rng(20).integers(1, 2**63, size=256, dtype=np.uint64) * 2 + 1  # odd
@@ -348,8 +348,8 @@ def _session_hashes(sessions, chunk: int = 1 << 18) -> np.ndarray:
         if not len(raw):
             continue
         pos = np.arange(len(raw), dtype=np.int64) - np.repeat(starts - begin, lengths)
-        with np.errstate(over="ignore"):
-            sums = np.add.reduceat(raw * weights[pos], np.minimum(starts - begin, len(raw) - 1))
+        with np.errstate(over="ignore"):  # a 0 after the bytes: where an empty last string's segment starts
+            sums = np.add.reduceat(np.append(raw * weights[pos], np.uint64(0)), starts - begin)
             out[lo:hi] += np.where(lengths > 0, sums, 0).astype(np.uint64)
     return out
 
