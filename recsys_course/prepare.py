@@ -403,13 +403,12 @@ def _month_by_month(client, files: list[Path], blocksize: str, opts: Options) ->
         pending = events
     last = _merge_last(last, _first_carts(pending))
     last = last[last["event_time_ts"].to_numpy() < opts.bounds()[2]]
-    last = last.assign(user_session=last["user_session"].astype(object))  # the output's strings
     rows = _finish_rows(last, opts)
     is_train = (rows["split"] == "train").to_numpy()
     train = _filter_train_frame(rows[is_train].drop(columns="split"), opts.min_rows)
     valid = rows[~is_train].drop(columns="split")
-    return train, valid[valid["user_id"].isin(train["user_id"].unique())
-                        & valid["product_id"].isin(train["product_id"].unique())]
+    valid = valid[valid["user_id"].isin(train["user_id"].unique()) & valid["product_id"].isin(train["product_id"].unique())]
+    return tuple(frame.assign(user_session=frame["user_session"].astype(object)) for frame in (train, valid))  # str
 
 
 def _merge_last(last: pd.DataFrame | None, carts: pd.DataFrame) -> pd.DataFrame:
