@@ -192,20 +192,17 @@ def readme_paragraph(r: dict, seven: dict | None = None) -> str:
         + _seven_sentence(r, seven))
 
 
-def measure_months(raw: Path) -> dict:
-    """`prepare` on every month in `raw` (validation: the last month), under GNU time: the seven-month figures."""
-    from measure import OthersCPU
+def _months_run(raw: Path, months: list[str], files: list[Path]) -> dict:
+    """`prepare` on `files` (the months `months`) in a child process under GNU time and the tree's peak sampler;
+    validation on the last month (one month: its last week, as `prepare_month`)."""
+    from measure import OthersCPU, PeakRSS
 
-    from recsys_course.rawfiles import month_of, raw_files
-
-    files = raw_files(raw)
-    months = sorted(m for m in map(month_of, files) if m)
     out = Path(tempfile.mkdtemp(prefix="months_prep_", dir=raw.parent)) / "prepared"
     cmd = ["/usr/bin/time", "-v", sys.executable, str(Path(__file__).resolve()), "prepare", "--raw", str(raw),
-           "--out", str(out), "--valid-month", months[-1]]
+           "--out", str(out)] + (["--valid-month", months[-1]] if len(months) > 1 else [])
     load = round(os.getloadavg()[0], 2)
     try:
-        with OthersCPU() as others:
+        with OthersCPU() as others, PeakRSS() as tree:
             proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"prepare failed:\n{proc.stderr[-3000:]}")
@@ -216,9 +213,41 @@ def measure_months(raw: Path) -> dict:
     events = sum(sum(1 for _ in open(f, "rb")) - 1 for f in files)
     return {**fig, "months": len(months), "first": months[0], "valid_month": months[-1], "events": events,
             "csv_gb": round(sum(f.stat().st_size for f in files) / 1e9, 1), "events_per_s": round(events / fig["seconds"]),
+            "peak_rss_tree_gb": round(tree.peak / 2**30, 2),
             "train_rows": summary["train"]["rows"], "valid_rows": summary["valid"]["rows"],
             "load_average_1min_at_start": load, "others_cpu_share": round(others.share, 2),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def measure_months(raw: Path, counts: tuple[int, ...] = (7, 1, 2, 4)) -> dict:
+    """`prepare` on the first n months in `raw` for each n of `counts` (n = all of them: the seven-month figures,
+    at the top level; the others under `by_months`, to show how the peak grows with the number of months)."""
+    from recsys_course.rawfiles import month_of, raw_files
+
+    files = sorted(raw_files(raw), key=lambda f: month_of(f) or "")
+    months = [month_of(f) for f in files]
+    runs = {}
+    for n in counts:
+        if n > len(months):
+            continue
+        subset = Path(tempfile.mkdtemp(prefix=f"months{n}_", dir=raw.parent))
+        try:
+            for f in files[:n]:
+                (subset / f.name).symlink_to(f.resolve())
+            runs[n] = _months_run(subset, months[:n], files[:n])
+        finally:
+            shutil.rmtree(subset, ignore_errors=True)
+        print(json.dumps({n: runs[n]}), file=sys.stderr, flush=True)
+        SEVEN.write_text(json.dumps(_months_result(runs), indent=1) + "\n")  # what is measured so far
+    return _months_result(runs)
+
+
+def _months_result(runs: dict) -> dict:
+    top = runs[max(runs)]
+    by = {str(n): {k: r[k] for k in ("events", "csv_gb", "seconds", "cpu_seconds", "events_per_s", "max_rss_gb",
+                                      "peak_rss_tree_gb", "others_cpu_share", "train_rows", "valid_rows")}
+          for n, r in sorted(runs.items())}
+    return {**top, "by_months": by}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,13 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--raw", type=Path)
     p.add_argument("--events", type=int, default=KAGGLE_OCTOBER["events"])
     p.add_argument("--month", default="2019-10", help="generate: the month's file (its own sessions)")
+    p.add_argument("--counts", default="7,1,2,4", help="measure-months: prepare the first n months, for each n")
     args = p.parse_args(argv)
     if args.step == "generate":
         print(json.dumps(generate_month(args.out, args.events, month=args.month)))
     elif args.step == "prepare":
         print(json.dumps(prepare_month(args.raw, args.out, args.valid_month)))
     elif args.step == "measure-months":  # every month in --raw, measured (not extrapolated) -> seven_months.json
-        result = measure_months(args.raw)
+        result = measure_months(args.raw, tuple(int(n) for n in args.counts.split(",")))
         SEVEN.write_text(json.dumps(result, indent=1) + "\n")
         print(json.dumps(result, indent=1))
     elif args.step == "readme":  # the paragraph README.md quotes (a test holds them equal)

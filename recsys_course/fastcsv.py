@@ -73,9 +73,10 @@ def _words(arr) -> np.ndarray:
     return values[codes]
 
 
-def arrow_events(data: bytes) -> pd.DataFrame | None:
-    """The cart and purchase events of a piece of text without its header, typed as `rawfiles.EVENTS_META`; None
-    when a row fails any of `rawfiles.parse_events`'s checks or Arrow cannot parse the piece."""
+def arrow_events(data: bytes, arrow_sessions: bool = False) -> pd.DataFrame | None:
+    """The cart and purchase events of a piece of text without its header, typed as `rawfiles.EVENTS_META` (with
+    `arrow_sessions`, `user_session` stays an Arrow string array: no Python string per event); None when a row
+    fails any of `rawfiles.parse_events`'s checks or Arrow cannot parse the piece."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -106,7 +107,18 @@ def arrow_events(data: bytes) -> pd.DataFrame | None:
         "event_type": _words(t["event_type"]), "product_id": ids["product_id"],
         "category_code": _words(t["category_code"]), "brand": _words(t["brand"]),
         "price": pc.cast(t["price"], pa.float64()).to_numpy(zero_copy_only=False), "user_id": ids["user_id"],
-        "user_session": t["user_session"].to_numpy(zero_copy_only=False).astype(object)})
+        "user_session": (pd.arrays.ArrowStringArray(t["user_session"]) if arrow_sessions else
+                         t["user_session"].to_numpy(zero_copy_only=False).astype(object))})
+
+
+def with_arrow_sessions(events: pd.DataFrame) -> pd.DataFrame:
+    """`events` with `user_session` as an Arrow string array (what the pandas path gives is converted)."""
+    import pyarrow as pa
+
+    if isinstance(events["user_session"].array, pd.arrays.ArrowStringArray):
+        return events
+    sessions = pa.array(events["user_session"].to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return events.assign(user_session=pd.arrays.ArrowStringArray(sessions))
 
 
 def _pandas_events(data: bytes, path: str) -> pd.DataFrame:
@@ -122,11 +134,14 @@ def _pandas_events(data: bytes, path: str) -> pd.DataFrame:
     return parse_events(df)
 
 
-def block_events(path: str, start: int, size: int) -> pd.DataFrame:
+def block_events(path: str, start: int, size: int, arrow_sessions: bool = False) -> pd.DataFrame:
     """The validated cart and purchase events of one byte range of a plain file."""
     data = _piece(path, start, size)
-    fast = arrow_events(data) if data and not data.isspace() else None
-    return fast if fast is not None else _pandas_events(data, path)
+    fast = arrow_events(data, arrow_sessions) if data and not data.isspace() else None
+    if fast is not None:
+        return fast
+    slow = _pandas_events(data, path)
+    return with_arrow_sessions(slow) if arrow_sessions else slow
 
 
 def _gz_pieces(path: str):
@@ -147,14 +162,16 @@ def _gz_pieces(path: str):
                 yield data[:cut]
 
 
-def gz_file_events(path: str) -> pd.DataFrame:
+def gz_file_events(path: str, arrow_sessions: bool = False) -> pd.DataFrame:
     """The validated cart and purchase events of a gzipped file; any problem: the pandas path reads it as before."""
     from recsys_course.rawfiles import EVENTS_META, gz_events
 
     parts = []
     for data in _gz_pieces(path):
-        fast = arrow_events(data) if data and not data.isspace() else EVENTS_META.copy()
+        fast = arrow_events(data, arrow_sessions) if data and not data.isspace() else EVENTS_META.copy()
         if fast is None:
-            return gz_events(path)
+            events = gz_events(path)
+            return with_arrow_sessions(events) if arrow_sessions else events
         parts.append(fast)
-    return pd.concat(parts, ignore_index=True) if parts else EVENTS_META.copy()
+    events = pd.concat(parts, ignore_index=True) if parts else EVENTS_META.copy()
+    return with_arrow_sessions(events) if arrow_sessions else events

@@ -105,8 +105,18 @@ def _in_order(values: pd.Series) -> np.ndarray:
 
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    coded = pc.dictionary_encode(pa.array(values, type=pa.string(), from_pandas=True))  # the distinct sessions
+    coded = pc.dictionary_encode(_strings(values))  # the distinct sessions
     return pc.rank(coded.dictionary, tiebreaker="dense").take(coded.indices).to_numpy().astype(np.int64)
+
+
+def _strings(values: pd.Series):
+    """A column of strings as one Arrow string array (without a copy when it is Arrow-backed already)."""
+    import pyarrow as pa
+
+    if isinstance(values.array, pd.arrays.ArrowStringArray):
+        data = getattr(values.array, "_pa_array", None) or values.array._data  # pandas 2 / 1.5
+        return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    return pa.array(values, type=pa.string(), from_pandas=True)
 
 
 def _pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -138,9 +148,14 @@ def _labelled(events: pd.DataFrame, valid_end: int) -> tuple[np.ndarray, np.ndar
 
 def label_rows(events: pd.DataFrame, opts: Options) -> pd.DataFrame:
     """Cart/purchase events of a set of users (all events of each user) -> labelled rows with a split."""
-    start, valid_start, valid_end = opts.bounds()
-    at, target = _labelled(events, valid_end)
-    rows = events.iloc[at].assign(target=target)
+    at, target = _labelled(events, opts.bounds()[2])
+    return _finish_rows(events.iloc[at].assign(target=target), opts)
+
+
+def _finish_rows(rows: pd.DataFrame, opts: Options) -> pd.DataFrame:
+    """Labelled rows (the last per (user, product), before the end of validation), in time order -> the rows from
+    the start of train on, with their features, a split, and each user's newest 50 per split."""
+    start, valid_start, _ = opts.bounds()
     rows = rows[rows["event_time_ts"].to_numpy() >= start].copy()
     _add_features(rows)
     is_valid = rows["event_time_ts"].to_numpy() >= valid_start
@@ -236,8 +251,11 @@ def prepare(raw: str | Path, out: str | Path, scheduler: str | None = None, opts
     for f in files:
         check_file(f)
     with atomic_output(out) as tmp:
-        with dask_client(scheduler, n_workers):
-            train, valid = _label_split_filter(events_frame(files, blocksize), opts)
+        with dask_client(scheduler, n_workers) as client:
+            try:
+                train, valid = _month_by_month(client, files, blocksize, opts)
+            except _SessionReturns:  # rare: all months' cart/purchase events at once, shuffled by user
+                train, valid = _label_split_filter(events_frame(files, blocksize), opts)
             summary = {name: _write_split(frame, tmp / name, name, opts, raw)
                        for name, frame in (("train", train), ("valid", valid))}
         summary["oracle"] = oracle_metrics(raw, tmp)
@@ -260,7 +278,7 @@ def _label_split_filter(events, opts: Options):
 
 def _write_split(frame, folder: Path, name: str, opts: Options, raw) -> dict:
     """Compute one split (small: labelled rows only), sort it by time and write one parquet file."""
-    pdf = frame.compute().sort_values(["event_time_ts", "user_id", "product_id"], kind="stable")
+    pdf = (frame.compute() if hasattr(frame, "compute") else frame).sort_values(["event_time_ts", "user_id", "product_id"], kind="stable")
     if pdf.empty:
         when = (f"from {opts.train_start} to before {opts.valid_start}" if name == "train"
                 else f"in the validation month {opts.valid_month}")
@@ -270,3 +288,138 @@ def _write_split(frame, folder: Path, name: str, opts: Options, raw) -> dict:
     pdf.reset_index(drop=True).to_parquet(folder / "part.0.parquet", index=False)
     return {"rows": len(pdf), "users": int(pdf["user_id"].nunique()), "items": int(pdf["product_id"].nunique()),
             "positive_rate": round(float(pdf["target"].mean()), 4)}
+
+
+# ---- month by month: memory bounded by a month's events, not by the number of months ----
+
+_SEQ_FILE, _SEQ_BLOCK = 52, 32  # the bits of `_seq` that hold the file's and the byte range's number
+
+
+def _first_carts(events: pd.DataFrame) -> pd.DataFrame:
+    """The labelled carts of complete sessions (every event of each of their sessions is in `events`): the first
+    cart of each (session, product) in time order (ties: session, product, cart before purchase, `_seq`: the order
+    of the raw text), with `target` 1 when the product is purchased at or after it in the session."""
+    ts, product = events["event_time_ts"].to_numpy(), events["product_id"].to_numpy()
+    purchase = (events["event_type"] == "purchase").to_numpy()
+    session = _in_order(events["user_session"])
+    order = np.lexsort([events["_seq"].to_numpy(), purchase, product, session, ts])
+    ts, purchase = ts[order], purchase[order]
+    pair = _pairs(session[order], product[order])
+    carts = np.flatnonzero(~purchase)
+    carts = carts[~pd.Series(pair[carts]).duplicated(keep="first").to_numpy()]
+    last_bought = pd.Series(ts[purchase]).groupby(pair[purchase]).max()
+    target = (last_bought.reindex(pair[carts]).to_numpy() >= ts[carts]).astype("int8")
+    kept = [i for i, c in enumerate(events.columns) if c not in ("event_type", "_seq")]  # all carts; _seq is done
+    return events.iloc[order[carts], kept].assign(target=target)
+
+
+def _last_per_pair(carts: pd.DataFrame) -> pd.DataFrame:
+    """The last labelled cart of each (user, product), in time order (ties: session, product; these are unique)."""
+    if carts.empty:
+        return carts
+    order = np.lexsort([carts["product_id"].to_numpy(), _in_order(carts["user_session"]),
+                        carts["event_time_ts"].to_numpy()])
+    pairs = _pairs(carts["user_id"].to_numpy()[order], carts["product_id"].to_numpy()[order])
+    return carts.iloc[order[~pd.Series(pairs).duplicated(keep="last").to_numpy()]]  # one copy
+
+
+_HASH_WEIGHTS = np.random.default_rng(20).integers(1, 2**63, size=256, dtype=np.uint64) * 2 + 1  # odd
+
+
+def _session_hashes(sessions, chunk: int = 1 << 18) -> np.ndarray:
+    """A 64-bit hash of each string of an Arrow string array, vectorised over its bytes (no Python strings): the
+    sum of byte x weight[position] (mod 2**64), the position's weights random and odd, plus the length. Equal
+    strings hash equal; a collision of two different ones is astronomically rare and only costs a fallback."""
+    import pyarrow as pa
+
+    sessions = sessions.cast(pa.large_string())
+    if sessions.offset:
+        sessions = pa.concat_arrays([sessions])  # offsets from 0
+    n = len(sessions)
+    offsets = np.frombuffer(sessions.buffers()[1], dtype=np.int64)[:n + 1]
+    data = np.frombuffer(sessions.buffers()[2], dtype=np.uint8) if n and offsets[-1] else np.zeros(0, np.uint8)
+    out = (offsets[1:] - offsets[:-1]).astype(np.uint64)
+    weights = np.resize(_HASH_WEIGHTS, max(int(out.max()) if n else 0, 1))
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        starts, lengths = offsets[lo:hi], (offsets[lo + 1:hi + 1] - offsets[lo:hi])
+        begin = int(starts[0])
+        raw = data[begin:int(offsets[hi])].astype(np.uint64)
+        if not len(raw):
+            continue
+        pos = np.arange(len(raw), dtype=np.int64) - np.repeat(starts - begin, lengths)
+        with np.errstate(over="ignore"):  # a 0 after the bytes: where an empty last string's segment starts
+            sums = np.add.reduceat(np.append(raw * weights[pos], np.uint64(0)), starts - begin)
+            out[lo:hi] += np.where(lengths > 0, sums, 0).astype(np.uint64)
+    return out
+
+
+class _SessionReturns(Exception):
+    """A session's events came back in a file after a file without it: its earlier events were already labelled."""
+
+
+def _read_in_order(client, files: list[Path], blocksize: str) -> Iterator[pd.DataFrame]:
+    """Each file's cart and purchase events (with `_seq`), in the order of `files`, read by the Dask workers one
+    file ahead of the caller (so at most two files' events are in memory)."""
+    from recsys_course.rawfiles import file_tasks
+
+    def submit(f: Path):
+        return client.compute(file_tasks(f, blocksize, arrow_sessions=True))
+
+    index = {f: i for i, f in enumerate(sorted(files))}  # the old path's row order: files sorted by name
+    ahead = submit(files[0]) if files else None
+    for k, f in enumerate(files):
+        futures, ahead = ahead, submit(files[k + 1]) if k + 1 < len(files) else None
+        parts = []
+        for b, part in enumerate(client.gather(futures)):
+            parts.append(part.assign(_seq=(np.int64(index[f]) << _SEQ_FILE) + (np.int64(b) << _SEQ_BLOCK)
+                                     + np.arange(len(part), dtype=np.int64)))
+        del futures
+        yield pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _month_by_month(client, files: list[Path], blocksize: str, opts: Options) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, valid) as `_label_split_filter` gives them, reading the files one after another (months in time
+    order) and labelling each session once all its events are read: a session still open at the end of a file
+    (its events found in the next file too, e.g. one across midnight at the end of a month) is carried over to
+    the next file. Only two files' cart/purchase events and the last labelled cart per (user, product) are held.
+    A session that comes back after a file without it raises `_SessionReturns` (the caller falls back)."""
+    ordered = sorted(files, key=lambda f: (month_of(f) or "", f.name))
+    pending, done_hashes, last = None, np.zeros(0, dtype=np.uint64), None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for events in _read_in_order(client, ordered, blocksize):
+        fresh = pc.unique(_strings(events["user_session"]))
+        if pending is not None:
+            if len(done_hashes) and np.isin(_session_hashes(fresh), done_hashes).any():
+                raise _SessionReturns()
+            sessions = _strings(pending["user_session"])
+            open_ = pc.is_in(sessions, value_set=fresh).to_numpy(zero_copy_only=False)
+            complete = pending[~open_]
+            done_hashes = np.union1d(done_hashes, _session_hashes(pc.unique(sessions.filter(pa.array(~open_)))))
+            last = _merge_last(last, _first_carts(complete))
+            events = pd.concat([pending[open_], events], ignore_index=True)
+        pending = events
+    last = _merge_last(last, _first_carts(pending))
+    last = last[last["event_time_ts"].to_numpy() < opts.bounds()[2]]
+    rows = _finish_rows(last, opts)
+    is_train = (rows["split"] == "train").to_numpy()
+    train = _filter_train_frame(rows[is_train].drop(columns="split"), opts.min_rows)
+    valid = rows[~is_train].drop(columns="split")
+    valid = valid[valid["user_id"].isin(train["user_id"].unique()) & valid["product_id"].isin(train["product_id"].unique())]
+    return tuple(frame.assign(user_session=frame["user_session"].astype(object)) for frame in (train, valid))  # str
+
+
+def _merge_last(last: pd.DataFrame | None, carts: pd.DataFrame) -> pd.DataFrame:
+    return _last_per_pair(carts if last is None else pd.concat([last, carts], ignore_index=True))
+
+
+def _filter_train_frame(train: pd.DataFrame, min_rows: int) -> pd.DataFrame:
+    """`_filter_train` on an in-memory frame."""
+    while True:
+        users, items = train["user_id"].value_counts(), train["product_id"].value_counts()
+        if (users >= min_rows).all() and (items >= min_rows).all():
+            return train
+        train = train[train["user_id"].isin(users.index[users >= min_rows].to_numpy())
+                      & train["product_id"].isin(items.index[items >= min_rows].to_numpy())]

@@ -209,21 +209,25 @@ def events_frame(files: list[Path], blocksize: str = "64MB"):
     A plain file is one task per byte range (`blocksize`, split after a line end as `dask.dataframe.read_csv`
     splits); a gzipped file is one task that decompresses and parses it a piece at a time.
     """
-    import dask
     import dask.dataframe as dd
+
+    tasks = [task for f in files for task in file_tasks(f, blocksize)]
+    return dd.from_delayed(tasks, meta=EVENTS_META, verify_meta=False)
+
+
+def file_tasks(f: Path, blocksize: str = "64MB", arrow_sessions: bool = False) -> list:
+    """The Dask tasks (delayed) that read one file's validated cart and purchase events, in file order: one per
+    byte range of a plain file, one for a gzipped file (`arrow_sessions`: see `fastcsv.arrow_events`)."""
+    import dask
     from dask.utils import parse_bytes
 
     from recsys_course import fastcsv
 
+    if f.name.endswith(".gz"):
+        return [dask.delayed(fastcsv.gz_file_events)(str(f), arrow_sessions)]
     size = parse_bytes(blocksize)
-    tasks = []
-    for f in files:
-        if f.name.endswith(".gz"):
-            tasks.append(dask.delayed(fastcsv.gz_file_events)(str(f)))
-        else:
-            tasks += [dask.delayed(fastcsv.block_events)(str(f), start, size)
-                      for start in range(0, max(f.stat().st_size, 1), size)]
-    return dd.from_delayed(tasks, meta=EVENTS_META, verify_meta=False)
+    return [dask.delayed(fastcsv.block_events)(str(f), start, size, arrow_sessions)
+            for start in range(0, max(f.stat().st_size, 1), size)]
 
 
 # ---- a month at a glance, streamed: what notebook 01 shows of a file too large for pandas ----
