@@ -72,7 +72,7 @@ labs: venv
 
 test: venv
 	$(PY) -m recsys_course data --scale tiny --no-progress
-	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile tests notebooks solutions --nbval-lax --nbval-sanitize-with tests/sanitize.cfg
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder tests solutions --nbval-lax $(PYTEST_ARGS)
 
 test-fast: venv
 	$(PYTEST) tests -m "not slow and not notebook"

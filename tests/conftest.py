@@ -11,11 +11,37 @@ import recsys_course  # noqa: F401  (quiet logs before anything imports TensorFl
 REPO = Path(__file__).resolve().parent.parent
 
 
+# Tests that each execute a whole notebook: under `--dist loadgroup` each is a work unit of its own, so that the two
+# workers share them instead of one worker taking a file's every notebook.
+ONE_NOTEBOOK_EACH = ("test_the_course_runs_on_the_fixture", "test_each_walkthrough_runs_at_tiny",
+                     "test_a_fresh_lab_runs_and_every_check_says_not_attempted")
+# The longest work units first (measured with --durations), so that no long one starts last while the other worker
+# idles; the rest keep their collection order. Only the order changes: which tests run does not.
+LONGEST_FIRST = ("tests/test_compare.py", "04_compare_and_inspect", "test_fair.py", "06_extend",
+                 "03_dlrm", "solutions/05_ground_truth", "tests/test_mistakes.py", "tests/test_progress.py",
+                 "solutions/04_dcn", "tests/test_polynomial.py", "tests/test_browser.py", "tests/test_exercises.py")
+
+
+def _group(item) -> str:
+    """The xdist work unit of a test: its file, or for a whole-notebook test, that one notebook run."""
+    name = item.nodeid if getattr(item, "originalname", None) in ONE_NOTEBOOK_EACH else item.nodeid.split("::")[0]
+    return name.replace("[", "(").replace("]", ")").replace("@", "_")  # xdist splits a group name at its last '@'
+
+
+
+def _rank(group: str) -> int:
+    return next((i for i, key in enumerate(LONGEST_FIRST) if key in group), len(LONGEST_FIRST))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(items) -> None:
-    """nbval's items (one per notebook cell) belong to the notebook tier."""
+    """nbval's items (one per notebook cell) belong to the notebook tier; each test gets its work unit."""
     for item in items:
         if type(item).__name__ == "IPyNbCell":
             item.add_marker(pytest.mark.notebook)
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+    order = {id(item): (_rank(_group(item)), i) for i, item in enumerate(items)}
+    items.sort(key=lambda item: order[id(item)])
 
 
 @pytest.fixture(scope="session")
