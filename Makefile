@@ -70,9 +70,11 @@ doctor: venv
 labs: venv
 	$(PY) -m recsys_course labs
 
+# Work units for the two workers (tests/conftest.py): a file, or one whole-notebook run; longest first, in that
+# order (--no-loadscope-reorder). Extra pytest arguments: make test PYTEST_ARGS="--durations=20".
 test: venv
 	$(PY) -m recsys_course data --scale tiny --no-progress
-	$(PYTEST) -n $(TEST_WORKERS) --dist loadfile tests notebooks solutions --nbval-lax --nbval-sanitize-with tests/sanitize.cfg
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder tests solutions --nbval-lax $(PYTEST_ARGS)
 
 test-fast: venv
 	$(PYTEST) tests -m "not slow and not notebook"

@@ -42,32 +42,27 @@ def _conda_pins() -> dict[str, str]:
 def test_cpu_pins_are_exact_and_complete():
     req = _pins("requirements.txt")
     lock = _pins("constraints.txt")
-    assert req["tensorflow-cpu"] == "2.12.1"
-    assert req["merlin-models"] == "23.12.0"  # the newest release; see README "Why these pins"
-    for pkg in ("merlin-core", "merlin-dataloader", "nvtabular"):
-        assert req[pkg] == "23.8.0"  # their newest releases
+    assert {"tensorflow-cpu", "merlin-models", "merlin-core", "merlin-dataloader", "nvtabular"} <= set(req)
+    # the Merlin packages other than merlin-models move together (one release line)
+    assert len({req[pkg] for pkg in ("merlin-core", "merlin-dataloader", "nvtabular")}) == 1
     for line in (REPO / "requirements.txt").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             assert "==" in line, f"requirements.txt pin is not exact: {line}"
     for pkg, version in req.items():  # the lock must not contradict the top-level pins
         assert lock.get(pkg, version) == version, pkg
-    assert lock["ipython"] == "8.22.2" and lock["dask"] == "2023.7.1" and lock["pandas"] == "1.5.3"
 
 
 def test_conda_environment_agrees_with_cpu_pins():
     conda = _conda_pins()
     cpu = {**_pins("constraints.txt"), **_pins("requirements.txt")}
-    assert conda["python"] == "3.10"
-    assert conda["tensorflow"] == cpu["tensorflow-cpu"] == "2.12.1"
-    for pkg in ("cudf", "dask-cudf", "dask-cuda", "rmm"):
-        assert conda[pkg] == "23.08", pkg
-    assert conda["cudatoolkit"] == "11.8"
+    assert conda["python"] in ("3.10", "3.11")  # the Pythons the CPU lock supports (test below)
+    assert conda["tensorflow"] == cpu["tensorflow-cpu"]
+    rapids = {conda[pkg] for pkg in ("cudf", "dask-cudf", "dask-cuda", "rmm")}
+    assert len(rapids) == 1, rapids  # one RAPIDS release line, the one of the GPU container the README names
+    assert f"merlin-tensorflow:{rapids.pop()}" in (REPO / "README.md").read_text()
+    assert "cudatoolkit" in conda
     for pkg in SHARED:
         assert conda[pkg] == cpu[pkg], f"{pkg}: environment.yml {conda[pkg]} vs CPU pins {cpu[pkg]}"
-
-
-def test_readme_names_the_container():
-    assert "merlin-tensorflow:23.08" in (REPO / "README.md").read_text()
 
 
 @pytest.mark.parametrize("python", ["3.10", "3.11"])
@@ -75,7 +70,8 @@ def test_each_supported_python_gets_one_exact_pin_per_package(python):
     lock = _pins("constraints.txt", python)  # two pins applying to one Python fail inside _pins
     other = _pins("constraints.txt", "3.11" if python == "3.10" else "3.10")
     assert set(other) - set(lock) <= {"exceptiongroup"}, "a package pinned for one Python only"
-    assert lock["typing-extensions"] == "4.5.0" and lock["merlin-models"] == "23.12.0"
+    for pkg in ("typing-extensions", "merlin-models", "tensorflow-cpu"):  # the pins that matter agree across Pythons
+        assert lock[pkg] == other[pkg], pkg
 
 
 def test_this_environment_is_the_lock():

@@ -2,7 +2,6 @@
 checked cells hold only scale-independent text."""
 from __future__ import annotations
 
-import configparser
 import re
 
 import nbformat
@@ -78,16 +77,6 @@ def test_a_checked_cell_that_prints_the_scale_is_refused():
     small = _run(("a", [_stdout("rows: 90,000\n")], [nbrun.CHECKED_TAG]), ("b", [_stdout("same\n")], [nbrun.CHECKED_TAG]),
                  ("c", [_stdout("anything at small\n")], []))
     assert nbrun.scale_dependent_cells(small, tiny) == [0]
-
-
-def test_nbval_sanitizes_what_stored_outputs_are_stripped_of():
-    cfg = configparser.ConfigParser(interpolation=None)
-    cfg.read(REPO / "tests" / "sanitize.cfg")
-    rules = {cfg[s]["regex"]: cfg[s]["replace"] for s in cfg.sections()}
-    for pattern, replacement in nbrun.NOISE[1:]:  # [0] is this checkout's absolute path; the cfg has a general form
-        assert rules.get(pattern) == replacement, pattern
-    repo_rule = cfg["repo path"]
-    assert re.sub(repo_rule["regex"], repo_rule["replace"], f"{REPO}/data/tiny/x") == "data/tiny/x"
 
 
 def test_a_keras_progress_bar_is_stored_as_its_last_state():

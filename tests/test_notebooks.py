@@ -29,14 +29,90 @@ def test_out_of_order_says_what_to_run_first_in_one_line(tmp_path, monkeypatch):
     assert str(err.value).count("File ") == 0
 
 
-def test_the_building_blocks_notebook_prints_no_warnings(monkeypatch):
-    nb = _run("02_building_blocks.ipynb", monkeypatch)
+# Each walkthrough runs once at tiny here (nbval runs the solutions): every cell must run, and what a notebook records
+# with recsys_course.glue is asserted in bands, not compared as text.
+WALKTHROUGHS = sorted((REPO / "notebooks").glob("0*.ipynb"))
+
+
+def _tiny_oracle_auc() -> float:
+    import json
+
+    return json.loads((REPO / "data" / "tiny" / "prepared" / "prepare.json").read_text())["oracle"]["valid"]["auc"]
+
+
+def _no_warning_walls(nb: nbformat.NotebookNode) -> None:
     streams = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
                if o.get("output_type") == "stream"]
     noisy = [s for s in streams if "warn" in s.lower() or "W tensorflow" in s or "I tensorflow" in s]
     assert not noisy, noisy
+
+
+def _aucs_learn_below_the_oracle(found: dict, names: list[str]) -> None:
+    oracle = _tiny_oracle_auc()
+    for name in names:
+        assert 0.5 < found[name] < oracle, f"{name}: {found[name]:.4f}, oracle {oracle:.4f}"
+    assert 0 < found["auc_noise"] < 0.1
+
+
+def _check_02(nb, found) -> None:
+    """The building blocks print no warnings, and the first cell says which device runs."""
+    _no_warning_walls(nb)
     first = [o for o in nb.cells[1].outputs if o.get("output_type") == "stream"]
     assert first and first[0]["text"].startswith("device: CPU (")
+
+
+def _check_03(nb, found) -> None:
+    """The three trained contenders learn, below the planted oracle; schema= makes the model read more features."""
+    aucs = sorted(k for k in found if k.startswith("auc "))
+    assert aucs == ["auc DCN depth 2", "auc DLRM", "auc DLRM + cat_0×cat_1"], aucs
+    _aucs_learn_below_the_oracle(found, aucs)
+    assert found["params_with_schema"] > found["params_without_schema"] > 0
+
+
+def _check_06(nb, found) -> None:
+    """DLRM and the hybrid with the learner's own cross layer both learn; the cross layer adds parameters."""
+    _aucs_learn_below_the_oracle(found, ["auc_dlrm", "auc_hybrid"])
+    assert found["params_hybrid"] > found["params_dlrm"] > 0
+
+
+RECORDED = {"02": _check_02, "03": _check_03, "06": _check_06}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", WALKTHROUGHS, ids=lambda p: p.name)
+def test_each_walkthrough_runs_at_tiny_and_its_recorded_values_are_in_band(notebook, monkeypatch):
+    from recsys_course import glue
+
+    nb = _run(notebook.name, monkeypatch)
+    check = RECORDED.get(notebook.name[:2])
+    found = glue.recorded(nb)
+    if check is None:
+        assert found == {}, "a notebook that records metrics needs its bands here"
+    else:
+        check(nb, found)
+
+
+def test_recorded_metrics_are_read_back_and_bad_ones_refused(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from recsys_course import glue
+
+    shell = InteractiveShell.instance()
+    published = []
+    shell.display_pub.publish = lambda data, metadata=None, **kw: published.append(data)
+    try:
+        glue.record(auc=0.75, params=12, same=True)
+        glue.record(auc=0.76)
+        with pytest.raises(ValueError, match="'auc' is nan"):
+            glue.record(auc=float("nan"))
+        with pytest.raises(TypeError, match="'auc' is a list"):
+            glue.record(auc=[0.7])
+    finally:
+        InteractiveShell.clear_instance()
+    assert [d["text/plain"] for d in published] == ["", ""]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("display_data", data=d) for d in published])])
+    assert glue.recorded(nb) == {"auc": 0.76, "params": 12, "same": True}
 
 
 # ---- notebooks 03 and 04: no figure typed by hand, pictures that do not mislead, no oracle needed ----

@@ -48,7 +48,7 @@ def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           timeout=900, env={**os.environ, **(env or {})})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: the notebook runs below are work units of their own (conftest.py)
 def real_root(tmp_path_factory):
     """RECSYS_COURSE_DATA for the fixture: real/raw written, then prepared and processed by `data --scale real`."""
     root = tmp_path_factory.mktemp("courseroot")
