@@ -318,6 +318,10 @@ def beside_bench(paths: Paths, runs: list, planted, results: dict | None, noise:
     if mine_side == sides[world]:
         return lines + [f"same ground truth as the bench's world `{world}`: the quick run reproduces the bench's "
                         f"direction ({words[mine_side]})."]
+    if mine_side == 0 and sides[world] != 0 and (mine > 0) == (sides[world] > 0):
+        return lines + [f"same ground truth as the bench's world `{world}`: the quick run points the bench's way "
+                        f"({DCN} {mine:+.4f}) but within one run's noise: it neither confirms nor contradicts the "
+                        "bench's direction (run it with other seeds)."]
     bench_rows = benchfigures.fair_world(results, world).get("fit_rows")
     return lines + [f"same ground truth as the bench's world `{world}`: the quick run does NOT reproduce the bench's "
                     f"direction — here {DCN} is {words[mine_side]}, in the bench {words[sides[world]]}. This run "

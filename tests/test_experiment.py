@@ -147,8 +147,11 @@ def test_the_quick_run_is_set_beside_the_benchs_fair_rows_computed(tmp_path):
     ahead = runs_of(0.70, 0.69, 0.73, dcn=0.72)
     assert experiment.beside_bench(paths, ahead, {"smooth": 1.0}, bench, noise=0.01)[-1].endswith(
         "reproduces the bench's direction (ahead of DLRM).")
-    within = runs_of(0.70, 0.69, 0.73, dcn=0.705)  # inside the noise: not the bench's "ahead"
-    assert "does NOT reproduce" in experiment.beside_bench(paths, within, {"smooth": 1.0}, bench, noise=0.01)[-1]
+    within = runs_of(0.70, 0.69, 0.73, dcn=0.705)  # inside the noise, the bench's sign: neither confirmed nor not
+    assert "points the bench's way (DCN CrossBlock depth 2 +0.0050) but within one run's noise" in (
+        experiment.beside_bench(paths, within, {"smooth": 1.0}, bench, noise=0.01)[-1])
+    against = runs_of(0.70, 0.69, 0.73, dcn=0.695)  # inside the noise, the other sign: not the bench's direction
+    assert "does NOT reproduce" in experiment.beside_bench(paths, against, {"smooth": 1.0}, bench, noise=0.01)[-1]
     # another ground truth (or the smooth term at another size): the bench cannot confirm or contradict it
     for other in ({"cross": 0.0, "triple": 1.0}, {"smooth": 2.0}, {"smooth": 1.0, "cross": 0.0}):
         assert experiment.bench_world(other, bench) is None
