@@ -15,14 +15,14 @@ from recsys_course.metrics import auc, auc_noise, auc_standard_error
 
 def test_folder_names_say_the_size_what_changed_and_the_seed():
     quick = experiment.quick_for("small")
-    assert experiment.folder_name(planted_from({"cross": 0, "triple": 1}), quick, 42) == "small600k-cross0-triple1-seed42"
+    assert experiment.folder_name(planted_from({"cross": 0, "triple": 1}), quick, 42) == "small2400k-cross0-triple1-seed42"
     assert experiment.folder_name(PLANTED, experiment.quick_for("tiny"), 7) == "tiny-as-shipped-seed7"
     assert experiment.changes(PLANTED.with_values(cross=0.9, user=0.0)) == {"user": 0.0}  # 0.9 is as shipped
     assert experiment.changes(PLANTED.with_values(intercept=0.1 + 0.05)) == {}  # float rounding is no change
     nearly = planted_from({"cross": 0, "triple": 1.0000001})
-    assert experiment.folder_name(nearly, quick, 42) == "small600k-cross0-triple1.0000001-seed42"  # not triple=1's
+    assert experiment.folder_name(nearly, quick, 42) == "small2400k-cross0-triple1.0000001-seed42"  # not triple=1's
     moved = Planted(cross_pair=("brand", "ts_hour"))
-    assert experiment.folder_name(moved, quick, 42) == "small600k-cross_pair-brand-ts_hour-seed42"
+    assert experiment.folder_name(moved, quick, 42) == "small2400k-cross_pair-brand-ts_hour-seed42"
 
 
 def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing(tmp_path, monkeypatch):
@@ -47,13 +47,20 @@ def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing
     assert list(experiment.crossed(paths)) == list(experiment.CONTENDERS)
     # a lab copy from before the contenders were cells calls measure(paths, scale): the course's builders, same names
     seen = []
-    monkeypatch.setattr(experiment, "fit_until_stopped", lambda name, build, fit, stop, valid, quick, seed:
-                        seen.append((name, build, fit.num_rows, stop.num_rows, quick, seed)) or name)
+    monkeypatch.setattr(experiment, "fit_until_stopped", lambda name, build, fit, stop, valid, quick, seed, rate:
+                        seen.append((name, build, fit.num_rows, stop.num_rows, quick, seed, rate)) or name)
     assert experiment.measure(paths, "tiny", seed=3) == list(experiment.CONTENDERS)
     assert all(callable(s[1]) for s in seen) and {s[5] for s in seen} == {3}
     fit, stop = seen[0][2], seen[0][3]  # a tenth of the train rows held out to stop on, the rest fitted
     assert fit + stop == len(rows) and stop == int(0.1 * len(rows))
-    assert seen[0][4] == experiment.quick_for("tiny")
+    assert seen[0][4] == experiment.quick_for("tiny") and seen[0][6] == experiment.quick_for("tiny").learning_rate
+    # at the lab's size every contender trains at the rate the bench's fair sweep chose for DLRM and the stacked DCN
+    # in the course's data (bench/results.json): a new bench run that chooses otherwise makes this fail
+    from recsys_course import benchfigures, builders
+
+    bench = benchfigures.load()
+    assert {benchfigures.fair_rate(bench, n) for n in (builders.DLRM, builders.DCN_2)} == {
+        experiment.quick_for("small").learning_rate}
     mine = {experiment.DLRM: lambda: None}
     assert experiment.measure(paths, mine, "tiny", seed=3) == [experiment.DLRM] and seen[-1][1] is mine[experiment.DLRM]
 
@@ -140,8 +147,11 @@ def test_the_quick_run_is_set_beside_the_benchs_fair_rows_computed(tmp_path):
     ahead = runs_of(0.70, 0.69, 0.73, dcn=0.72)
     assert experiment.beside_bench(paths, ahead, {"smooth": 1.0}, bench, noise=0.01)[-1].endswith(
         "reproduces the bench's direction (ahead of DLRM).")
-    within = runs_of(0.70, 0.69, 0.73, dcn=0.705)  # inside the noise: not the bench's "ahead"
-    assert "does NOT reproduce" in experiment.beside_bench(paths, within, {"smooth": 1.0}, bench, noise=0.01)[-1]
+    within = runs_of(0.70, 0.69, 0.73, dcn=0.705)  # inside the noise, the bench's sign: neither confirmed nor not
+    assert "points the bench's way (DCN CrossBlock depth 2 +0.0050) but within one run's noise" in (
+        experiment.beside_bench(paths, within, {"smooth": 1.0}, bench, noise=0.01)[-1])
+    against = runs_of(0.70, 0.69, 0.73, dcn=0.695)  # inside the noise, the other sign: not the bench's direction
+    assert "does NOT reproduce" in experiment.beside_bench(paths, against, {"smooth": 1.0}, bench, noise=0.01)[-1]
     # another ground truth (or the smooth term at another size): the bench cannot confirm or contradict it
     for other in ({"cross": 0.0, "triple": 1.0}, {"smooth": 2.0}, {"smooth": 1.0, "cross": 0.0}):
         assert experiment.bench_world(other, bench) is None
