@@ -7,7 +7,12 @@ category_code into cat_0..cat_3, fill brand, hour/weekday -> keep the last row p
 filter train to >=5 rows per user and per item until stable -> valid keeps known users and items.
 
 Only cart and purchase events (a few percent of a real month) survive the first, streaming step, so a
-5 GB month is never held in memory. `scheduler` is a Dask address; None starts a local cluster.
+5 GB month is never held in memory. The files are read one after another (months in time order), each by the Dask
+workers while the one before is labelled; a session still open at the end of a month (found in the next file too)
+is carried over, so only two months' cart/purchase events are held, whatever the number of months
+(`_month_by_month`). A session that comes back after a month without it is the one case that falls back to
+shuffling every month's events by user at once (`_label_split_filter`); both give the same bytes.
+`scheduler` is a Dask address; None starts a local cluster.
 """
 from __future__ import annotations
 
