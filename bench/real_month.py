@@ -165,10 +165,20 @@ def _rate(events_per_s: float) -> str:
 
 def _seven_sentence(r: dict, seven: dict | None) -> str:
     if seven:  # measured: bench/real_month.py measure-months
-        return (f"Seven months, measured ({seven['months']} generated months, {seven['events'] / 1e6:.0f}M events, "
-                f"`bench/seven_months.json`): **{seven['seconds'] / 60:.1f} min** at {_rate(seven['events_per_s'])} "
-                f"raw events/s, peak **{seven['max_rss_gb']:.1f} GB** "
-                f"(≤ 4 GB {'met' if seven['max_rss_gb'] <= 4.0 else '**missed**'}).")
+        peak = seven.get("peak_rss_tree_gb", seven["max_rss_gb"])
+        by = seven.get("by_months", {})
+        growth = ", ".join(f"{n}: {by[n]['peak_rss_tree_gb']:.1f} GB" for n in sorted(by, key=int) if n != str(
+            seven["months"]))
+        return (f"Seven months, measured ({seven['months']} generated months of "
+                f"{seven['events'] / seven['months'] / 1e6:.0f}M events each, {seven['csv_gb']:.0f} GB of CSV: the "
+                f"largest that fit the disk budget; `bench/seven_months.json`; other work took "
+                f"{seven.get('others_cpu_share', float('nan')):.0%} of the machine): "
+                f"**{seven['seconds'] / 60:.1f} min** at {_rate(seven['events_per_s'])} raw events/s, peak "
+                f"**{peak:.1f} GB** (≤ 4 GB {'met' if peak <= 4.0 else '**missed**'}). `prepare` reads the months "
+                f"one after another and carries sessions still open at a month's end into the next, so the raw "
+                f"events are held a month at a time; what still grows with the months is the table of the last "
+                f"labelled cart per (user, product) and the output itself"
+                + (f" (peak with fewer months: {growth})." if growth else "."))
     projection = r["seven_months_projection"]
     return (f"Seven months (~0.4 billion events) were not measured: at the measured rate they take about "
             f"**{round(projection['events'] / r['events_per_s'] / 60)} min**; the cart and purchase events of all "

@@ -7,7 +7,12 @@ category_code into cat_0..cat_3, fill brand, hour/weekday -> keep the last row p
 filter train to >=5 rows per user and per item until stable -> valid keeps known users and items.
 
 Only cart and purchase events (a few percent of a real month) survive the first, streaming step, so a
-5 GB month is never held in memory. `scheduler` is a Dask address; None starts a local cluster.
+5 GB month is never held in memory. The files are read one after another (months in time order), each by the Dask
+workers while the one before is labelled; a session still open at the end of a month (found in the next file too)
+is carried over, so only two months' cart/purchase events are held, whatever the number of months
+(`_month_by_month`). A session that comes back after a month without it is the one case that falls back to
+shuffling every month's events by user at once (`_label_split_filter`); both give the same bytes.
+`scheduler` is a Dask address; None starts a local cluster.
 """
 from __future__ import annotations
 
@@ -313,10 +318,20 @@ def _first_carts(events: pd.DataFrame) -> pd.DataFrame:
     return events.iloc[order[carts], kept].assign(target=target)
 
 
-def _last_per_pair(carts: pd.DataFrame) -> pd.DataFrame:
-    """The last labelled cart of each (user, product), in time order (ties: session, product; these are unique)."""
+def _last_per_pair(carts: pd.DataFrame, in_time_order: bool = True) -> pd.DataFrame:
+    """The last labelled cart of each (user, product), in time order (ties: session, product; these are unique).
+    Not `in_time_order`: the same rows in any order, without ranking the session strings unless two carts of a
+    pair share its latest time."""
     if carts.empty:
         return carts
+    if not in_time_order:
+        ts, pair = carts["event_time_ts"].to_numpy(), _pairs(carts["user_id"].to_numpy(), carts["product_id"].to_numpy())
+        order = np.lexsort([ts, pair])
+        p, t = pair[order], ts[order]
+        is_last = np.r_[p[1:] != p[:-1], True]
+        tied = np.r_[False, (p[1:] == p[:-1]) & (t[1:] == t[:-1])]
+        if not tied[is_last].any():  # the latest time of each pair is its own: no session order needed
+            return carts.iloc[np.sort(order[is_last])]
     order = np.lexsort([carts["product_id"].to_numpy(), _in_order(carts["user_session"]),
                         carts["event_time_ts"].to_numpy()])
     pairs = _pairs(carts["user_id"].to_numpy()[order], carts["product_id"].to_numpy()[order])
@@ -401,7 +416,7 @@ def _month_by_month(client, files: list[Path], blocksize: str, opts: Options) ->
             last = _merge_last(last, _first_carts(complete))
             events = pd.concat([pending[open_], events], ignore_index=True)
         pending = events
-    last = _merge_last(last, _first_carts(pending))
+    last = _last_per_pair(_merge_last(last, _first_carts(pending)))  # in time order
     last = last[last["event_time_ts"].to_numpy() < opts.bounds()[2]]
     rows = _finish_rows(last, opts)
     is_train = (rows["split"] == "train").to_numpy()
@@ -412,7 +427,7 @@ def _month_by_month(client, files: list[Path], blocksize: str, opts: Options) ->
 
 
 def _merge_last(last: pd.DataFrame | None, carts: pd.DataFrame) -> pd.DataFrame:
-    return _last_per_pair(carts if last is None else pd.concat([last, carts], ignore_index=True))
+    return _last_per_pair(carts if last is None else pd.concat([last, carts], ignore_index=True), in_time_order=False)
 
 
 def _filter_train_frame(train: pd.DataFrame, min_rows: int) -> pd.DataFrame:

@@ -28,8 +28,11 @@ def _case(ratio: float, same: bool = True) -> dict:
 
 def test_each_goal_follows_its_numbers(tmp_path):
     (tmp_path / "prepare_peer.json").write_text(json.dumps({"small": _case(1.4), "real_month": _case(1.6)}))
-    small, real, *rest = prepare_speed_goals(tmp_path)
+    small, real, month, *rest = prepare_speed_goals(tmp_path)
     assert small[2] == "met" and real[2].startswith("**missed**")
+    # the real-size month's rate and peak come from the side-by-side run: 1M events in 16 s, 5 CPU-seconds
+    assert month[1].startswith("1.0M events in 16 s: 0.06M events/s") and month[2].startswith("**missed**")
+    assert "0.20M events per CPU-second: even two free cores" in month[2]
     assert all(status.startswith("**missed**") and "not measured" in status for _, _, status in rest)
     (tmp_path / "prepare_peer.json").write_text(json.dumps({"small": _case(1.0, same=False)}))
     small, real, *_ = prepare_speed_goals(tmp_path)
@@ -39,3 +42,13 @@ def test_each_goal_follows_its_numbers(tmp_path):
     assert prepare_speed_goals(tmp_path)[2][2] == "**missed** — peak 4.50 GB"  # fast enough, but over 4 GB
     (tmp_path / "real_month.json").write_text(json.dumps({**month, "max_rss_gb": 1.0}))
     assert prepare_speed_goals(tmp_path)[2][2] == "met"
+    seven = {"months": 7, "events": 7 * 35e6, "csv_gb": 33.7, "seconds": 600.0, "events_per_s": 0.4e6,
+             "max_rss_gb": 3.0, "peak_rss_tree_gb": 3.1, "others_cpu_share": 0.5,
+             "by_months": {"1": {"peak_rss_tree_gb": 1.2}, "7": {"peak_rss_tree_gb": 3.1}}}
+    (tmp_path / "seven_months.json").write_text(json.dumps(seven))
+    status = prepare_speed_goals(tmp_path)[3][2]  # under 4 GB, but smaller months than the real ones
+    assert status.startswith("**missed**") and "months of 35M events, below" in status and "1 → " not in status
+    (tmp_path / "seven_months.json").write_text(json.dumps({**seven, "events": 7 * 43e6}))
+    assert prepare_speed_goals(tmp_path)[3][2] == "met"
+    (tmp_path / "seven_months.json").write_text(json.dumps({**seven, "events": 7 * 43e6, "peak_rss_tree_gb": 4.2}))
+    assert "peak 4.20 GB; by number of months: 1 → 1.20 GB, 7 → 3.10 GB" in prepare_speed_goals(tmp_path)[3][2]

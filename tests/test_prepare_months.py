@@ -155,3 +155,19 @@ def test_session_hashes_are_equal_for_equal_strings_wherever_they_sit():
     assert P._session_hashes(pa.array(words, type=pa.large_string())).tolist() == h.tolist()
     assert P._session_hashes(arr, chunk=3).tolist() == h.tolist()
     assert P._session_hashes(pa.array([], type=pa.string())).dtype == np.uint64
+
+
+def test_two_carts_of_a_pair_at_the_same_latest_time_keep_the_later_session(tmp_path, monkeypatch):
+    """The tie the month-by-month path resolves by the session strings: the same (user, product) carted at the same
+    second in two sessions, the second one's row in the next month's file (files need not be time-disjoint)."""
+    raw = tmp_path / "raw"
+    _crossing(raw)
+    with open(raw / "2019-Oct.csv", "a") as f:
+        f.write(_row("2019-10-10 10:00:00", "cart", 8, 20, S[8], price="8.00") + "\n")
+    with open(raw / "2019-Nov.csv", "a") as f:
+        f.write(_row("2019-10-10 10:00:00", "cart", 8, 20, S[9], price="7.00") + "\n")
+    monthly, all_months, fell_back = _both_paths(tmp_path, monkeypatch)
+    assert not fell_back
+    row = pd.read_parquet(monthly / "train").set_index("product_id").loc[8]
+    assert row["user_session"] == S[9] and row["price"] == 7.0
+    assert _digests(monthly) == _digests(all_months)
