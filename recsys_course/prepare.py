@@ -135,20 +135,27 @@ def _labelled(events: pd.DataFrame, valid_end: int) -> tuple[np.ndarray, np.ndar
     """Positions in `events` of the labelled rows, in time order (ties: session, product, cart before purchase;
     stable), and their targets: the first cart of each (session, product), 1 when the product is purchased at or
     after it in the session; the last such row per (user, product), before `valid_end`."""
+    order, carts, target = _session_carts(events)
+    users = events["user_id"].to_numpy()[order][carts]
+    last = ~pd.Series(_pairs(users, events["product_id"].to_numpy()[order][carts])).duplicated(keep="last").to_numpy()
+    last &= events["event_time_ts"].to_numpy()[order][carts] < valid_end
+    return order[carts][last], target[last]
+
+
+def _session_carts(events: pd.DataFrame, ties: tuple = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The events' order (time; ties: session, product, cart before purchase, then `ties`), the positions in that
+    order of the first cart of each (session, product), and each one's target: 1 when the product is purchased at or
+    after it in the session."""
     ts, product = events["event_time_ts"].to_numpy(), events["product_id"].to_numpy()
     purchase = (events["event_type"] == "purchase").to_numpy()
     session = _in_order(events["user_session"])
-    order = np.lexsort([purchase, product, session, ts])
+    order = np.lexsort([*ties, purchase, product, session, ts])
     ts, purchase = ts[order], purchase[order]
     pair = _pairs(session[order], product[order])
     carts = np.flatnonzero(~purchase)
     carts = carts[~pd.Series(pair[carts]).duplicated(keep="first").to_numpy()]
     last_bought = pd.Series(ts[purchase]).groupby(pair[purchase]).max()
-    target = (last_bought.reindex(pair[carts]).to_numpy() >= ts[carts]).astype("int8")
-    users = events["user_id"].to_numpy()[order][carts]
-    last = ~pd.Series(_pairs(users, product[order][carts])).duplicated(keep="last").to_numpy()
-    last &= ts[carts] < valid_end
-    return order[carts][last], target[last]
+    return order, carts, (last_bought.reindex(pair[carts]).to_numpy() >= ts[carts]).astype("int8")
 
 
 def label_rows(events: pd.DataFrame, opts: Options) -> pd.DataFrame:
@@ -304,16 +311,7 @@ def _first_carts(events: pd.DataFrame) -> pd.DataFrame:
     """The labelled carts of complete sessions (every event of each of their sessions is in `events`): the first
     cart of each (session, product) in time order (ties: session, product, cart before purchase, `_seq`: the order
     of the raw text), with `target` 1 when the product is purchased at or after it in the session."""
-    ts, product = events["event_time_ts"].to_numpy(), events["product_id"].to_numpy()
-    purchase = (events["event_type"] == "purchase").to_numpy()
-    session = _in_order(events["user_session"])
-    order = np.lexsort([events["_seq"].to_numpy(), purchase, product, session, ts])
-    ts, purchase = ts[order], purchase[order]
-    pair = _pairs(session[order], product[order])
-    carts = np.flatnonzero(~purchase)
-    carts = carts[~pd.Series(pair[carts]).duplicated(keep="first").to_numpy()]
-    last_bought = pd.Series(ts[purchase]).groupby(pair[purchase]).max()
-    target = (last_bought.reindex(pair[carts]).to_numpy() >= ts[carts]).astype("int8")
+    order, carts, target = _session_carts(events, (events["_seq"].to_numpy(),))
     kept = [i for i, c in enumerate(events.columns) if c not in ("event_type", "_seq")]  # all carts; _seq is done
     return events.iloc[order[carts], kept].assign(target=target)
 
