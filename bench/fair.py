@@ -86,9 +86,9 @@ def load_world(name: str, paths, protocol: Protocol) -> WorldData:
     import pandas as pd
     from merlin.io import Dataset
 
-    from recsys_course import builders
+    from recsys_course.modeling import builders
     from recsys_course.data import load
-    from recsys_course.formats import CROSS_CANDIDATES, TARGET
+    from recsys_course.data.formats import CROSS_CANDIDATES, TARGET
 
     _, valid, schema = load(paths)
     rows = read_rows(paths, schema)
@@ -104,12 +104,12 @@ def make_smooth_world(root: Path, size: float = SMOOTH_SIZE, scale: str = "small
     import shutil
 
     from recsys_course.config import Paths
-    from recsys_course.etl import run_etl
+    from recsys_course.data.etl import run_etl
     from recsys_course.files import atomic_output
-    from recsys_course.generate import generate
-    from recsys_course.prepare import prepare
+    from recsys_course.data.generate import generate
+    from recsys_course.data.prepare import prepare
 
-    from recsys_course.oracle import generator_meta
+    from recsys_course.data.oracle import generator_meta
 
     paths = Paths(scale, Path(root))
     made = paths.status()["processed"] and (generator_meta(paths.raw) or {}).get("planted", {}).get("smooth") == size
@@ -138,8 +138,8 @@ def cache_for(protocol: Protocol, root: Path = CACHE) -> Path:
 
 def one_run(build: Callable, data: WorldData, rate: float, seed: int, protocol: Protocol) -> dict:
     """Train one model (seeded) to its early-stopping epoch; score it on the validation rows."""
-    from recsys_course.notebook import set_seeds
-    from recsys_course.training import fit_early_stopping
+    from recsys_course.modeling.training import set_seeds
+    from recsys_course.modeling.training import fit_early_stopping
 
     set_seeds(seed)
     model = build()
@@ -235,7 +235,7 @@ def paired(families: dict, base: str) -> dict:
 
 def world_record(cache: Path, world: str, families: Sequence[str], protocol: Protocol, info: dict) -> dict:
     """One world's "fair" record from the cache: planted effects, oracle, each family measured so far, paired gains."""
-    from recsys_course.builders import DLRM, TWINS
+    from recsys_course.modeling.builders import DLRM, TWINS
 
     measured: dict = {}
     for name in families:
@@ -250,7 +250,7 @@ def world_record(cache: Path, world: str, families: Sequence[str], protocol: Pro
 
 def world_info(world: WorldData) -> dict:
     """What a world is: its planted effects (no tables), oracle AUC, rows, and the crosses its cross model used."""
-    from recsys_course.oracle import generator_meta, valid_auc
+    from recsys_course.data.oracle import generator_meta, valid_auc
 
     meta = generator_meta(world.paths.raw) or {}
     planted = {k: v for k, v in (meta.get("planted") or {}).items() if "matrix" not in k and k != "hour_bands"}
@@ -288,7 +288,7 @@ def plan(families: Sequence[str]) -> list[tuple[str, str]]:
     concat -> MLP, DLRM and the stacked DCN in the smooth world, DCN + dot products in both; then the data's cross
     and DCN parallel in both, concat -> MLP in the smooth world; then the rest. The order changes no result (every
     run is seeded and cached on its own)."""
-    from recsys_course import builders as b
+    from recsys_course.modeling import builders as b
 
     first = [("default", b.DLRM), ("default", b.DCN_2), ("default", b.CONCAT_MLP), ("smooth", b.DLRM),
              ("smooth", b.DCN_2), ("smooth", b.TRIPLE_EMBEDDED), ("default", b.DCN_WITH_DOTS),
@@ -306,7 +306,7 @@ def run_plan(cache: Path, worlds: dict[str, Callable[[], WorldData]], families: 
 
     `worlds` maps a world's name to a function that loads it (called once, when its first family comes).
     """
-    from recsys_course import builders
+    from recsys_course.modeling import builders
 
     loaded: dict[str, WorldData] = {}
     for name, family in plan(families):

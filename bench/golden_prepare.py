@@ -31,7 +31,7 @@ _CHILD = """
 import json, sys
 from pathlib import Path
 import recsys_course
-from recsys_course.prepare import Options, prepare
+from recsys_course.data.prepare import Options, prepare
 raw, out, case = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 opts = Options(min_rows=case["min_rows"]) if "min_rows" in case else Options()
 kw = {"blocksize": case["blocksize"]} if "blocksize" in case else {}
@@ -61,7 +61,7 @@ def make_raw(case: str, folder: Path) -> Path:
         from rees46_fixture import write_fixture
 
         return write_fixture(folder)
-    from recsys_course.generate import generate
+    from recsys_course.data.generate import generate
 
     generate(folder, scale="tiny", seed=7, progress=False)
     return folder

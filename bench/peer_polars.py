@@ -4,7 +4,7 @@
     python bench/peer_polars.py compare --raw DIR --name real_month --valid-start 2019-10-25 --valid-end 2019-11-01
     python bench/peer_polars.py run --raw DIR --out OUT [...]      # what `compare` times (one process)
 
-The rule is the course's (recsys_course/prepare.py): cart and purchase events with a session; in time order (ties:
+The rule is the course's (recsys_course/data/prepare.py): cart and purchase events with a session; in time order (ties:
 session, product, cart before purchase, file order) the first cart of each (session, product) is labelled 1 when the
 product is purchased at or after it in the session; the last row per (user, product); the time split; each user's
 newest 50 rows per split; train filtered to >= 5 rows per user and per item until stable; valid keeps known users
@@ -105,7 +105,7 @@ def run(raw: Path, out: Path, train_start: str, valid_start: str, valid_end: str
 
 _COURSE = """
 import json, sys
-from recsys_course.prepare import Options, prepare
+from recsys_course.data.prepare import Options, prepare
 raw, out, a, b, c = sys.argv[1:6]
 print(json.dumps(prepare(raw, out, opts=Options(train_start=a, valid_start=b, valid_end=c))))
 """

@@ -31,9 +31,9 @@ def lap(name):
 from pathlib import Path
 import dask
 import recsys_course
-from recsys_course import prepare as P
-from recsys_course.rawfiles import events_frame, raw_files
-from recsys_course.oracle import oracle_metrics
+from recsys_course.data import prepare as P
+from recsys_course.data.rawfiles import events_frame, raw_files
+from recsys_course.data.oracle import oracle_metrics
 import distributed, dask.dataframe
 lap("imports")
 raw, out = Path(sys.argv[1]), Path(sys.argv[2])

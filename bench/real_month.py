@@ -43,8 +43,8 @@ def generate_month(out: Path, events: int, seed: int = 42, month: str = "2019-10
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from recsys_course import generate as g
-    from recsys_course.formats import HEADER, month_filename
+    from recsys_course.data import generate as g
+    from recsys_course.data.formats import HEADER, month_filename
 
     start = time.perf_counter()
     root = np.random.SeedSequence(seed)
@@ -72,7 +72,7 @@ def generate_month(out: Path, events: int, seed: int = 42, month: str = "2019-10
 def prepare_month(raw: Path, out: Path, valid_month: str | None = None) -> dict:
     """The course's `prepare` on the month (train to Oct 24, valid Oct 25-31), without NVTabular; with
     `valid_month`, on all the months in `raw` (train from October 2019, validation on that month)."""
-    from recsys_course.prepare import Options, prepare
+    from recsys_course.data.prepare import Options, prepare
 
     opts = (Options.for_valid_month(valid_month) if valid_month else
             Options(train_start="2019-10-01", valid_start="2019-10-25", valid_end="2019-11-01"))
@@ -232,7 +232,7 @@ def _months_run(raw: Path, months: list[str], files: list[Path]) -> dict:
 def measure_months(raw: Path, counts: tuple[int, ...] = (7, 1, 2, 4)) -> dict:
     """`prepare` on the first n months in `raw` for each n of `counts` (n = all of them: the seven-month figures,
     at the top level; the others under `by_months`, to show how the peak grows with the number of months)."""
-    from recsys_course.rawfiles import month_of, raw_files
+    from recsys_course.data.rawfiles import month_of, raw_files
 
     files = sorted(raw_files(raw), key=lambda f: month_of(f) or "")
     months = [month_of(f) for f in files]

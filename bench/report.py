@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-from recsys_course import benchfigures
-from recsys_course.builders import (BUILTIN_DCN, BUILTIN_DLRM, CONCAT_MLP, DCN_1, DCN_2, DCN_WITH_DOTS, DLRM,
+from recsys_course.course import benchfigures
+
+from recsys_course.tools import readme
+from recsys_course.modeling.builders import (BUILTIN_DCN, BUILTIN_DLRM, CONCAT_MLP, DCN_1, DCN_2, DCN_WITH_DOTS, DLRM,
                                     FAIR_MODELS, NESTED_CROSS, TRIPLE_CROSS, TRIPLE_CROSS_1000, TRIPLE_EMBEDDED)
 
 MET, MISSED, REPORTED, NOT_RUN = "met", "**missed**", "reported", "not measured"
@@ -94,7 +96,7 @@ def _controlled_goal(r: dict) -> Goal:
     goal = ("the controlled DCN case: the cross layer reaches a clearly better error than an MLP with ≥ 10× its "
             "parameters")
     if not cases:
-        return Goal(goal, "recsys_course.polynomial was not available to this run", NOT_RUN)
+        return Goal(goal, "recsys_course.course.polynomial was not available to this run", NOT_RUN)
     ratios = [c["error_ratio"] for c in cases if c.get("error_ratio")]
     measured = (f"{cases[0]['cross']} vs {cases[0]['mlp']} ({cases[0]['param_ratio']:.0f}× its parameters): MLP "
                 f"RMSE / cross RMSE {min(ratios):.1f}–{max(ratios):.1f} over {len(cases)} seeds "
@@ -374,12 +376,12 @@ def write_report(r: dict, folder: Path) -> None:
              "## Goals missed, and why", "", *(missed or ["None."])]
     (folder / "RESULTS.md").write_text("\n".join(lines) + "\n")
     _plots(r, folder)
-    benchfigures.update_readme(results=r)  # the README's bench block, rendered from the same results
+    readme.update_readme(results=r)  # the README's bench block, rendered from the same results
 
 
 def _plots(r: dict, folder: Path) -> None:
     """auc.png (mean ± sd per model against the oracle) and curves.png (first seed's validation AUC per epoch)."""
-    from recsys_course import plots
+    from recsys_course.course import plots
 
     runs, oracle = r["models"]["runs"], benchfigures.oracle_auc(r)
     names = list(runs)

@@ -64,9 +64,9 @@ def timed(fn, *args, **kwargs):
 
 
 def bench_data(seed: int) -> dict:
-    from recsys_course.etl import run_etl
-    from recsys_course.generate import generate
-    from recsys_course.prepare import prepare
+    from recsys_course.data.etl import run_etl
+    from recsys_course.data.generate import generate
+    from recsys_course.data.prepare import prepare
 
     res: dict = {}
     full_s, full = timed(generate, OUT / "gen_all_views", "small", seed=seed, view_fraction=1.0, progress=False)
@@ -105,8 +105,8 @@ def measured_crosses():
     measured once per bench run: bench_interactions reports them, bench_models crosses them."""
     import pandas as pd
 
-    from recsys_course import builders
-    from recsys_course.formats import CROSS_CANDIDATES, TARGET
+    from recsys_course.modeling import builders
+    from recsys_course.data.formats import CROSS_CANDIDATES, TARGET
 
     rows = pd.read_parquet(OUT / "small" / "prepared" / "train", columns=[*CROSS_CANDIDATES, TARGET])
     return builders.strongest_crosses(rows, CROSS_CANDIDATES)
@@ -117,22 +117,24 @@ def bench_models(seeds: list[int], epochs: int, batch_size: int, names: list[str
 
     The cross models cross the data's strongest pair and triple (`measured_crosses`), recorded under "crosses".
     """
-    from recsys_course import analysis, builders, models, plots
+    from recsys_course.modeling import analysis, builders, training
+    from recsys_course import data
+    from recsys_course.course import plots
     from recsys_course.config import Paths
 
-    train, valid, schema = models.load(Paths("small", OUT / "small"))
+    train, valid, schema = data.load(Paths("small", OUT / "small"))
     crosses = measured_crosses()
     runs: dict[str, list] = {name: [] for name in names}
     for seed in seeds:
         contenders = builders.standard_models(schema, names=names, pair=crosses.pair, triple=crosses.triple,
                                               enough_bins=crosses.enough_bins)
         for name, build in contenders.items():
-            r = models.compare({name: build}, train, valid, epochs=epochs, batch_size=batch_size, seed=seed)[0]
+            r = training.compare({name: build}, train, valid, epochs=epochs, batch_size=batch_size, seed=seed)[0]
             runs[name].append({"seed": seed, "auc": r.auc, "logloss": r.logloss, "params": r.params,
                                "rows_per_s": r.rows_per_second, "val_auc": r.history.get("val_auc", [])})
             print(f"  seed {seed} {name}: AUC {r.auc:.4f}", flush=True)
             if seed == seeds[0] and name == builders.DCN_1:
-                blocks = analysis.cross_kernel_blocks(r.model, models.dcn_feature_order(schema), 64)
+                blocks = analysis.cross_kernel_blocks(r.model, builders.dcn_feature_order(schema), 64)
                 plots.heatmap(blocks, "CrossBlock depth 1: kernel block norms").savefig(HERE / "cross_kernel.png",
                                                                                         dpi=110)
     return {"runs": runs, "train_rows": train.num_rows, "valid_rows": valid.num_rows, "crosses": crosses.record()}
@@ -149,9 +151,9 @@ def bench_interactions(top: int = 5) -> dict:
 
 
 def bench_controlled(seeds: list[int]) -> list[dict] | None:
-    """The controlled DCN case once per seed, or None when recsys_course.polynomial is not there."""
+    """The controlled DCN case once per seed, or None when recsys_course.course.polynomial is not there."""
     try:
-        from recsys_course.polynomial import controlled_dcn_case
+        from recsys_course.course.polynomial import controlled_dcn_case
     except ImportError:
         return None
     return [controlled_dcn_case(seed) for seed in seeds]
@@ -159,7 +161,7 @@ def bench_controlled(seeds: list[int]) -> list[dict] | None:
 
 def bench_course() -> dict:
     """Wall time of each notebook at `small` (None for a notebook that failed: the bench goes on)."""
-    from recsys_course.nbrun import execute
+    from recsys_course.tools.nbrun import execute
 
     os.environ["RECSYS_COURSE_DATA"] = str(OUT)
     times: dict = {}
@@ -189,7 +191,7 @@ def fair_protocol(args):
 def fair_merge(args, render: bool = True) -> dict:
     """results.json's "fair" key rebuilt from the cache (nothing trained), then RESULTS.md and the README."""
     import fair
-    from recsys_course.builders import FAIR_MODELS
+    from recsys_course.modeling.builders import FAIR_MODELS
 
     protocol = fair_protocol(args)
     results = fair.merge(HERE / "results.json", fair.cache_for(protocol), protocol, FAIR_MODELS)
@@ -203,7 +205,7 @@ def fair_merge(args, render: bool = True) -> dict:
 def bench_fair(args) -> None:
     """The fair comparison, resumable: cached run by run, merged into results.json after every family."""
     import fair
-    from recsys_course.builders import FAIR_MODELS
+    from recsys_course.modeling.builders import FAIR_MODELS
     from recsys_course.config import Paths
 
     protocol = fair_protocol(args)
@@ -218,7 +220,7 @@ def bench_fair(args) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from recsys_course.builders import BENCH_MODELS, FAIR_MODELS
+    from recsys_course.modeling.builders import BENCH_MODELS, FAIR_MODELS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])

@@ -38,7 +38,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def _data_status() -> None:
     """Each scale's stages, and whether its data has a known ground truth (the generator's oracle) or none."""
-    from recsys_course.oracle import NO_GROUND_TRUTH, generator_meta
+    from recsys_course.data.oracle import NO_GROUND_TRUTH, generator_meta
 
     without = []
     for scale in SCALE_NAMES:
@@ -54,7 +54,7 @@ def _data_status() -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from recsys_course.generate import generate
+    from recsys_course.data.generate import generate
 
     meta = generate(args.out, scale=args.scale, seed=args.seed, view_fraction=args.view_fraction, gzip=args.gzip,
                     progress=not args.no_progress, planted=args.planted)
@@ -65,13 +65,13 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace):
-    from recsys_course.prepare import Options
+    from recsys_course.data.prepare import Options
 
     return Options.for_valid_month(args.valid_month) if args.valid_month else Options()
 
 
 def _print_prepared(summary: dict, where: Path) -> None:
-    from recsys_course.oracle import NO_GROUND_TRUTH
+    from recsys_course.data.oracle import NO_GROUND_TRUTH
 
     print(f"prepared: train {summary['train']['rows']:,} rows, valid {summary['valid']['rows']:,} rows "
           f"(validation {summary['split']['valid'][0][:7]}) -> {where}")
@@ -82,7 +82,7 @@ def _print_prepared(summary: dict, where: Path) -> None:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from recsys_course.prepare import prepare
+    from recsys_course.data.prepare import prepare
 
     out = Path(args.out)
     summary = prepare(args.raw, out / "prepared", scheduler=args.scheduler, opts=_options(args), n_workers=args.workers)
@@ -93,7 +93,7 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _run_etl(prepared: Path, out: Path, device_kind: str | None) -> int:
-    from recsys_course.etl import run_etl
+    from recsys_course.data.etl import run_etl
 
     cpu = None if device_kind is None else device_kind == "cpu"
     summary = run_etl(prepared, out, cpu=cpu)
@@ -107,11 +107,11 @@ def _etl(args: argparse.Namespace) -> int:
 
 def _data(args: argparse.Namespace) -> int:
     """Everything a scale needs, skipping what exists: generate -> prepare -> NVTabular."""
-    from recsys_course.etl import run_etl
-    from recsys_course.generate import generate
+    from recsys_course.data.etl import run_etl
+    from recsys_course.data.generate import generate
     from recsys_course.config import default_scale
-    from recsys_course.prepare import prepare
-    from recsys_course.rawfiles import raw_files
+    from recsys_course.data.prepare import prepare
+    from recsys_course.data.rawfiles import raw_files
 
     scale = args.scale or default_scale()
     paths = Paths.for_scale(scale)
@@ -138,7 +138,7 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _labs(args: argparse.Namespace) -> int:
-    from recsys_course.labgen import generate_labs
+    from recsys_course.tools.labgen import generate_labs
 
     for path in generate_labs(Path(args.solutions), Path(args.labs)):
         print(f"wrote {path}")
@@ -162,7 +162,7 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def _outputs(args: argparse.Namespace) -> int:
-    from recsys_course.nbrun import refresh_outputs
+    from recsys_course.tools.nbrun import refresh_outputs
 
     for path in refresh_outputs([Path(p) for p in args.notebooks], args.scale, args.reference or args.scale):
         print(f"stored the outputs of {path} at scale {args.scale}")
@@ -170,7 +170,7 @@ def _outputs(args: argparse.Namespace) -> int:
 
 
 def _diagrams(args: argparse.Namespace) -> int:
-    from recsys_course.plots import save_diagrams
+    from recsys_course.course.plots import save_diagrams
 
     for path in save_diagrams(Path(args.out)):
         print(f"wrote {path}")
@@ -179,7 +179,7 @@ def _diagrams(args: argparse.Namespace) -> int:
 
 def _progress(args: argparse.Namespace) -> int:
     """Run a learner's labs (or a class's) headless and report every exercise's outcome."""
-    from recsys_course import progress as pg
+    from recsys_course.tools import progress as pg
 
     log = None if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
     results = pg.progress([Path(p) for p in args.paths], timeout=args.timeout, scale=args.scale, log=log)
@@ -194,14 +194,14 @@ def _progress(args: argparse.Namespace) -> int:
 
 
 def _planted_names() -> str:
-    from recsys_course.generate import PLANTED_NAMES
+    from recsys_course.data.generate import PLANTED_NAMES
 
     return "; ".join(f"{name}: {what}" for name, what in PLANTED_NAMES.items())
 
 
 def _planted_value(text: str) -> str:
     """Check one --planted NAME=VALUE at parse time (a clear usage error instead of a traceback)."""
-    from recsys_course.generate import planted_from
+    from recsys_course.data.generate import planted_from
 
     try:
         planted_from([text])
@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from recsys_course.device import DeviceError
-    from recsys_course.prepare import ClusterStartError, RawDataError
+    from recsys_course.data.prepare import ClusterStartError, RawDataError
 
     args = build_parser().parse_args(argv)
     try:

@@ -58,7 +58,7 @@ def pytest_collection_modifyitems(items) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_raw(tmp_path_factory) -> Path:
-    from recsys_course.generate import generate
+    from recsys_course.data.generate import generate
 
     out = tmp_path_factory.mktemp("gen") / "raw"
     generate(out, scale="tiny", seed=7, progress=False)
@@ -67,7 +67,7 @@ def tiny_raw(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_prepared(tiny_raw) -> Path:
-    from recsys_course.prepare import prepare
+    from recsys_course.data.prepare import prepare
 
     out = tiny_raw.parent / "prepared"
     prepare(tiny_raw, out)
@@ -79,7 +79,7 @@ def quirk_prepared(tmp_path_factory) -> tuple[Path, Path]:
     """(raw, prepared) of the quirk fixture (tests/rees46_fixture.py), with min_rows=1 (its planted rows survive)
     and 64 KB byte ranges (many per CRLF file): made once, read by the tests of its quirks and of its golden digest."""
     from rees46_fixture import write_fixture
-    from recsys_course.prepare import Options, prepare
+    from recsys_course.data.prepare import Options, prepare
 
     root = tmp_path_factory.mktemp("quirks")
     raw = write_fixture(root / "raw")
@@ -89,7 +89,7 @@ def quirk_prepared(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def tiny_processed(tiny_prepared) -> Path:
-    from recsys_course.etl import run_etl
+    from recsys_course.data.etl import run_etl
 
     out = tiny_prepared.parent / "processed_nvt"
     run_etl(tiny_prepared, out, cpu=True)

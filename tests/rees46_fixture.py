@@ -4,7 +4,7 @@
 
 Seven months as a user who collected them has them: Kaggle's plain `2019-Oct.csv` (CRLF line ends) and
 `2019-Nov.csv`, REES46's gzipped `2019-Dec.csv.gz` … `2020-Apr.csv.gz`. Plain Python, one seeded `random.Random`,
-written independently of `recsys_course.generate` on purpose. The quirks (`QUIRKS` names them, the tests check
+written independently of `recsys_course.data.generate` on purpose. The quirks (`QUIRKS` names them, the tests check
 each one's treatment):
 
 - second-level names shared by two top categories (`appliances.kitchen.*`, `furniture.kitchen.*`);

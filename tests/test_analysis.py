@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_course import analysis
+from recsys_course.modeling import analysis
 
 
 def _rows(n: int = 60_000, pair: float = 0.0, triple: float = 0.0, seed: int = 0) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recsys_course import builders
+from recsys_course.modeling import builders
 
 
 def _rows(n: int = 40_000, seed: int = 0, strength: float = 1.5) -> pd.DataFrame:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from recsys_course import models
-from recsys_course.builders import (BENCH_MODELS, BUILTIN_DLRM, DCN_1, DCN_2, DCN_LOW_RANK, DLRM, PAIR_CROSS,
+from recsys_course.modeling import builders, ranking, training
+from recsys_course import data
+from recsys_course.modeling.builders import (BENCH_MODELS, BUILTIN_DLRM, DCN_1, DCN_2, DCN_LOW_RANK, DLRM, PAIR_CROSS,
                                     TRIPLE_CROSS, TRIPLE_CROSS_1000, TRIPLE_EMBEDDED)
 
 pytestmark = pytest.mark.slow
@@ -34,13 +35,13 @@ def compared(tiny_processed, tiny_prepared) -> Compared:
     import pandas as pd
 
     paths = Paths("tiny", tiny_processed.parent)
-    train, valid, schema = models.load(paths)
-    crosses = models.strongest_crosses(pd.read_parquet(tiny_prepared / "train"))
+    train, valid, schema = data.load(paths)
+    crosses = builders.strongest_crosses(pd.read_parquet(tiny_prepared / "train"))
     # the classic comparison's models (the fair comparison's new families are trained by notebook 04 and
     # tests/test_fair.py): every one of them must learn
-    builders = models.standard_models(schema, names=BENCH_MODELS, pair=crosses.pair, triple=crosses.triple,
+    builders = builders.standard_models(schema, names=BENCH_MODELS, pair=crosses.pair, triple=crosses.triple,
                                       enough_bins=crosses.enough_bins)
-    results = models.compare(builders, train, valid, epochs=3, batch_size=256, seed=42)
+    results = training.compare(builders, train, valid, epochs=3, batch_size=256, seed=42)
     oracle = json.loads((tiny_prepared / "prepare.json").read_text())["oracle"]["valid"]["auc"]
     return Compared(paths, valid, schema, builders, {r.name: r for r in results}, oracle, crosses)
 
@@ -73,21 +74,21 @@ def test_the_reloaded_model_predicts_what_the_original_did(compared, tmp_path):
         original = compared.results[name].model
         sample = mm.sample_batch(valid, batch_size=5, include_targets=False)
         folder = tmp_path / f"model{i}" / "w"
-        reloaded = models.reload_weights(compared.builders[name], original, folder, sample)
-        a, b = models.predict(original, valid), models.predict(reloaded, valid)
+        reloaded = training.reload_weights(compared.builders[name], original, folder, sample)
+        a, b = training.predict(original, valid), training.predict(reloaded, valid)
         assert a.shape == (valid.num_rows,) and np.allclose(a, b, atol=1e-6), name
 
 
 def test_cross_kernel_picture_and_ranking(compared):
-    from recsys_course import analysis
+    from recsys_course.modeling import analysis
 
     results, paths = compared.results, compared.paths
-    blocks = analysis.cross_kernel_blocks(results[DCN_1].model, models.dcn_feature_order(compared.schema), 64)
+    blocks = analysis.cross_kernel_blocks(results[DCN_1].model, builders.dcn_feature_order(compared.schema), 64)
     assert blocks.shape == (9, 9) and (blocks.values > 0).all()
     low = analysis.first_cross_kernel(results[DCN_LOW_RANK].model)
     assert low.shape == (576, 576) and np.linalg.matrix_rank(low) <= 16
-    user = int(models.read_processed(paths.valid, ["user_id_raw"])["user_id_raw"].iloc[0])
-    top = models.rank_for_user(results[DLRM].model, paths, user, k=5)
+    user = int(data.read_processed(paths.valid, ["user_id_raw"])["user_id_raw"].iloc[0])
+    top = ranking.rank_for_user(results[DLRM].model, paths, user, k=5)
     assert len(top) == 5 and top["score"].is_monotonic_decreasing and top["score"].between(0, 1).all()
     assert top["product_id_raw"].is_unique
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_course.formats import CATEGORICAL, EXTRA_COLUMNS, MODEL_COLUMNS
+from recsys_course.data.formats import CATEGORICAL, EXTRA_COLUMNS, MODEL_COLUMNS
 
 EXPECTED_TAGS = {
     "user_id": {"categorical", "user", "id"},
@@ -60,7 +60,7 @@ def test_cardinalities_are_distinct_train_values_plus_three(datasets, tiny_prepa
 
 
 def test_existing_output_is_refused(tiny_prepared, tmp_path):
-    from recsys_course.etl import run_etl
+    from recsys_course.data.etl import run_etl
 
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "x").write_text("x")

@@ -11,9 +11,9 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from recsys_course.exercises import ____
+from recsys_course.course.exercises import ____
 from mistakes.support import lab_namespace, labs  # noqa: F401 - fixtures
-from recsys_course.exercises.core import CORRECT, INCORRECT, NOT_ATTEMPTED, Text, raised_message
+from recsys_course.course.exercises.core import CORRECT, INCORRECT, NOT_ATTEMPTED, Text, raised_message
 
 
 def solve(exercise, namespace: dict) -> dict:
@@ -37,7 +37,7 @@ def test_every_official_solution_passes_and_every_blank_is_not_attempted(labs, l
     for lab, exercises in labs.items():
         ns.update(measured.get(lab, {}))
         if lab == "lab06":  # the cell above Q1's blank in the lab: a class registered earlier in this process goes
-            from recsys_course.exercises.lab06 import REGISTER_LINE
+            from recsys_course.course.exercises.lab06 import REGISTER_LINE
             exec(REGISTER_LINE, ns)  # noqa: S102 - our own line, as the lab runs it
         runs = ns.get("runs")  # noqa: F841 - read by check() from this frame, as from a notebook
         for q in exercises:
@@ -48,7 +48,7 @@ def test_every_official_solution_passes_and_every_blank_is_not_attempted(labs, l
 
 
 def test_a_copy_of_lab_04_made_before_q4_still_unpacks_into_three(lab_namespace):
-    from recsys_course.exercises import lab04
+    from recsys_course.course.exercises import lab04
 
     old = lab04(lab_namespace["schema"], lab_namespace["batch"])  # `q1, q2, q3 = lab04(schema, batch)`
     new = lab04(lab_namespace["schema"], lab_namespace["batch"], lab_namespace["valid_target"])
@@ -89,7 +89,7 @@ class _Shell:
 
 def test_hints_display_when_asked_so_several_in_one_cell_all_show(labs, monkeypatch):
     shown = []
-    monkeypatch.setattr("recsys_course.exercises.core._ipython", lambda: _Shell())
+    monkeypatch.setattr("recsys_course.course.exercises.core._ipython", lambda: _Shell())
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
     q = labs["lab02"][0]
     first, second = q.hint(1), q.hint(2)
@@ -142,7 +142,7 @@ def test_each_solution_text_is_the_solution_notebooks_answer(labs):
 def test_no_blank_cell_resets_a_name_another_cell_defines():
     """A lab's blank cell assigns `____` to the names its solution region defines; if two regions (or a region and
     a setup cell) defined the same name, running a blank cell would wipe the learner's earlier work."""
-    from recsys_course.labgen import _assigned_names
+    from recsys_course.tools.labgen import _assigned_names
 
     for path in sorted((REPO / "solutions").glob("*_solution.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -166,7 +166,7 @@ def test_lab03_lists_the_candidates_its_check_ranks():
     """Lab 03's Q3 check ranks formats.CROSS_CANDIDATES; the notebook must show the learner the same list."""
     import ast
 
-    from recsys_course.formats import CROSS_CANDIDATES
+    from recsys_course.data.formats import CROSS_CANDIDATES
 
     nb = nbformat.read(REPO / "solutions" / "03_dlrm_cross_solution.ipynb", as_version=4)
     line = next(x for c in nb.cells if c.cell_type == "code" for x in c.source.splitlines() if x.startswith("CANDIDATES ="))
@@ -177,7 +177,7 @@ def test_a_check_run_again_after_training_says_the_same(labs, lab_namespace, tin
     """TF 2.12 cannot list a compiled model's submodules; the checks walk them another way (the same set)."""
     from merlin.io import Dataset
 
-    from recsys_course.exercises import rules
+    from recsys_course.course.exercises import rules
 
     ns = lab_namespace
     fresh = ns["model"](ns["shortcut"](ns["inputs"]()).connect(ns["mm"].MLPBlock([64])))

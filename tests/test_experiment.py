@@ -1,4 +1,4 @@
-"""Lab 05's experiments (recsys_course/experiment.py): data with a changed ground truth, made once, and the computed
+"""Lab 05's experiments (recsys_course/course/experiment.py): data with a changed ground truth, made once, and the computed
 sentences about a measurement."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mistakes.support import runs_of
-from recsys_course import experiment
-from recsys_course.generate import PLANTED, PLANTED_NAMES, Planted, planted_from
+from recsys_course.course import experiment
+from recsys_course.data.generate import PLANTED, PLANTED_NAMES, Planted, planted_from
 from recsys_course.metrics import auc, auc_noise, auc_standard_error
 
 
@@ -56,7 +56,8 @@ def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing
     assert seen[0][4] == experiment.quick_for("tiny") and seen[0][6] == experiment.quick_for("tiny").learning_rate
     # at the lab's size every contender trains at the rate the bench's fair sweep chose for DLRM and the stacked DCN
     # in the course's data (bench/results.json): a new bench run that chooses otherwise makes this fail
-    from recsys_course import benchfigures, builders
+    from recsys_course.course import benchfigures
+    from recsys_course.modeling import builders
 
     bench = benchfigures.load()
     assert {benchfigures.fair_rate(bench, n) for n in (builders.DLRM, builders.DCN_2)} == {
@@ -121,7 +122,8 @@ def test_the_verdict_is_computed_from_the_runs_and_the_noise():
 def test_the_quick_run_is_set_beside_the_benchs_fair_rows_computed(tmp_path):
     """DCN − DLRM in the learner's run beside the bench's fair gain in each world; the direction is judged only where
     the bench measured the same ground truth (as shipped, or the smooth term alone at the bench's size)."""
-    from recsys_course import benchfigures as bf, builders
+    from recsys_course.course import benchfigures as bf
+    from recsys_course.modeling import builders
     from recsys_course.config import Paths
 
     paths = Paths("tiny", tmp_path)

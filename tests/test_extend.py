@@ -9,7 +9,8 @@ import statistics
 
 import pytest
 
-from recsys_course import benchfigures, builders
+from recsys_course.course import benchfigures
+from recsys_course.modeling import builders
 
 
 def _with_hybrid(bench: dict, offsets) -> dict:

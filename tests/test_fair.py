@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from recsys_course import builders
-from recsys_course.training import best_epoch, fit_early_stopping
+from recsys_course.modeling import builders
+from recsys_course.modeling.training import best_epoch, fit_early_stopping
 
 sys.path.insert(0, str(REPO / "bench"))
 import fair  # noqa: E402  (bench/fair.py)
@@ -176,7 +176,7 @@ def test_a_sweep_at_its_top_edge_is_widened_until_it_is_not(tmp_path, monkeypatc
 
 
 def test_the_smooth_world_is_made_once_with_the_term_on(tmp_path):
-    from recsys_course.oracle import generator_meta
+    from recsys_course.data.oracle import generator_meta
 
     paths = fair.make_smooth_world(tmp_path / "smooth", size=1.0, scale="tiny")
     assert paths.status() == {"raw": True, "prepared": True, "processed": True}

@@ -7,8 +7,8 @@ import statistics
 
 import pytest
 
-from recsys_course import benchfigures as bf
-from recsys_course import builders
+from recsys_course.course import benchfigures as bf
+from recsys_course.modeling import builders
 
 SEEDS = (1, 2, 3)
 

@@ -6,7 +6,9 @@ import copy
 import sys
 
 from conftest import REPO
-from recsys_course import benchfigures, builders as b
+from recsys_course.course import benchfigures
+from recsys_course.tools import readme
+from recsys_course.modeling import builders as b
 
 sys.path.insert(0, str(REPO / "bench"))
 import report  # noqa: E402  (bench/report.py)
@@ -46,7 +48,7 @@ def test_a_partial_run_marks_what_is_not_measured_yet():
     table = "\n".join(report._fair(r))
     assert f"| {b.DCN_WITH_DOTS} | not measured yet |" in table and "### World `smooth`" in table
     assert table.split("### World `smooth`")[1].strip().startswith("(the same data") and "Not measured yet." in table
-    readme = benchfigures.readme_findings(r)
+    readme = readme.readme_findings(r)
     assert "**smooth** (the same data with the smooth 3-way term on): not measured yet." in readme
     assert f"- {b.CONCAT_MLP} vs {b.DLRM}: not measured yet" in readme
 
@@ -103,7 +105,7 @@ def test_a_run_stopped_by_the_budget_is_a_missed_convergence():
 def test_the_readme_says_the_fair_verdicts_of_results_json():
     text = (REPO / "README.md").read_text()
     r = benchfigures.load()
-    rendered = benchfigures.render_readme(text, r)
+    rendered = readme.render_readme(text, r)
     assert benchfigures.fair_protocol(r) in rendered
     for line in benchfigures.fair_findings(r):
         assert line in rendered

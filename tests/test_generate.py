@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_course import taxonomy
-from recsys_course.formats import COLUMNS, HEADER
-from recsys_course.generate import SCALES, generate
+from recsys_course.data import taxonomy
+from recsys_course.data.formats import COLUMNS, HEADER
+from recsys_course.data.generate import SCALES, generate
 from recsys_course.metrics import auc
-from recsys_course.oracle import META_FILE, ORACLE_FILE
+from recsys_course.data.oracle import META_FILE, ORACLE_FILE
 
 MONTH_FILES = ["2019-Oct.csv", "2019-Nov.csv", "2019-Dec.csv", "2020-Jan.csv", "2020-Feb.csv", "2020-Mar.csv",
                "2020-Apr.csv"]
@@ -114,7 +114,7 @@ def test_same_seed_gives_identical_bytes(tmp_path):
 
 
 def test_parallel_months_write_the_same_bytes(tmp_path, monkeypatch):
-    import recsys_course.generate as gen
+    import recsys_course.data.generate as gen
 
     def digest(d):
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.iterdir())}
@@ -175,7 +175,7 @@ def test_planted_triple_is_a_pure_three_way_interaction(tiny_raw):
 
 
 def test_pure_interaction_has_no_lower_order_effect_under_its_weights():
-    from recsys_course.generate import _pure_interaction
+    from recsys_course.data.generate import _pure_interaction
 
     shares = [np.array([5.0, 1.0, 2.0]), np.array([1.0, 3.0, 3.0, 1.0]), np.array([5.0, 2.0])]
     t = _pure_interaction(np.random.default_rng(0), shares, 0.45)
@@ -187,7 +187,7 @@ def test_pure_interaction_has_no_lower_order_effect_under_its_weights():
 
 
 def test_planted_effects_can_be_changed_and_are_recorded(tmp_path):
-    from recsys_course.generate import PLANTED, Planted, planted_from
+    from recsys_course.data.generate import PLANTED, Planted, planted_from
 
     assert planted_from(None) == PLANTED and planted_from(["cross=0", "triple=1.5"]) == Planted(cross=0, triple=1.5)
     assert planted_from({"cross": 0}) == PLANTED.with_values(cross=0.0)
@@ -314,7 +314,7 @@ def test_the_renaming_changed_names_only():
 
 
 def test_smooth_term_is_a_pure_three_way_interaction_of_its_size():
-    from recsys_course.generate import HOUR_PROFILE, SCALES, _smooth_term, make_catalogue
+    from recsys_course.data.generate import HOUR_PROFILE, SCALES, _smooth_term, make_catalogue
 
     cat = make_catalogue(np.random.default_rng(3), SCALES["tiny"])
     top_share = np.bincount(cat.leaf_top[cat.leaf], weights=cat.popularity, minlength=len(cat.tops) + 1)
@@ -332,7 +332,7 @@ def test_smooth_term_is_a_pure_three_way_interaction_of_its_size():
 
 
 def test_smooth_on_changes_only_the_labels_and_is_recorded(tmp_path):
-    from recsys_course.generate import PLANTED_NAMES, SMOOTH_FEATURES
+    from recsys_course.data.generate import PLANTED_NAMES, SMOOTH_FEATURES
 
     assert "smooth" in PLANTED_NAMES and SMOOTH_FEATURES == ("brand", "cat_0", "ts_hour")
     off = generate(tmp_path / "off", "tiny", seed=4, progress=False, max_sessions=3000)

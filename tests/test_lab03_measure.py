@@ -105,7 +105,7 @@ def _run_counting_cells(sizes: dict, n: int, cross_features) -> tuple[str, list]
     import pandas as pd
     from merlin.schema import ColumnSchema, Schema, Tags
 
-    from recsys_course import analysis
+    from recsys_course.modeling import analysis
 
     rows = _rows(sizes, n)
     schema = Schema([ColumnSchema(c, tags=[Tags.CATEGORICAL], dtype="int64",

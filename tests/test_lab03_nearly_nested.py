@@ -11,9 +11,9 @@ import pytest
 from mistakes.support import lab_namespace  # noqa: F401 - fixture
 from rees46_fixture import CODES
 from test_exercises import solve
-from recsys_course import analysis
-from recsys_course.exercises import lab03
-from recsys_course.exercises.core import CORRECT, INCORRECT
+from recsys_course.modeling import analysis
+from recsys_course.course.exercises import lab03
+from recsys_course.course.exercises.core import CORRECT, INCORRECT
 
 # the purchase rate of a kitchen product depends on its top category; every other code is a coin flip
 KITCHEN_RATE = {"appliances": 0.85, "furniture": 0.15}

@@ -10,7 +10,7 @@ import pytest
 
 from mistakes.catalogue import CASES
 from mistakes.support import lab_namespace, labs  # noqa: F401 - fixtures
-from recsys_course.exercises.core import CORRECT, INCORRECT, RAISED
+from recsys_course.course.exercises.core import CORRECT, INCORRECT, RAISED
 
 STATUS = {"correct": CORRECT, "incorrect": INCORRECT, "raised": RAISED}
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from recsys_course import nbrun
+from recsys_course.tools import nbrun
 
 WALKTHROUGHS = sorted((REPO / "notebooks").glob("0[1-46]_*.ipynb"))
 # a cell that makes a figure: matplotlib, the course's plots module, or a *_picture helper

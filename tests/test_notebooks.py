@@ -30,7 +30,7 @@ def test_out_of_order_says_what_to_run_first_in_one_line(tmp_path, monkeypatch):
 
 
 # Each walkthrough runs once at tiny here (nbval runs the solutions): every cell must run, and what a notebook records
-# with recsys_course.glue is asserted in bands, not compared as text.
+# with recsys_course.course.glue is asserted in bands, not compared as text.
 WALKTHROUGHS = sorted((REPO / "notebooks").glob("0*.ipynb"))
 
 
@@ -81,7 +81,7 @@ RECORDED = {"02": _check_02, "03": _check_03, "06": _check_06}
 @pytest.mark.slow
 @pytest.mark.parametrize("notebook", WALKTHROUGHS, ids=lambda p: p.name)
 def test_each_walkthrough_runs_at_tiny_and_its_recorded_values_are_in_band(notebook, monkeypatch):
-    from recsys_course import glue
+    from recsys_course.course import glue
 
     nb = _run(notebook.name, monkeypatch)
     check = RECORDED.get(notebook.name[:2])
@@ -95,7 +95,7 @@ def test_each_walkthrough_runs_at_tiny_and_its_recorded_values_are_in_band(noteb
 def test_recorded_metrics_are_read_back_and_bad_ones_refused(capsys):
     from IPython.core.interactiveshell import InteractiveShell
 
-    from recsys_course import glue
+    from recsys_course.course import glue
 
     shell = InteractiveShell.instance()
     published = []
@@ -145,7 +145,7 @@ def test_the_typed_figure_check_catches_figures_and_spares_versions():
 
 def _doctored(bench: dict, name: str, offsets) -> dict:
     """A copy of the bench in which `name` scores DLRM's AUC plus `offsets` (one per seed)."""
-    from recsys_course.builders import DLRM
+    from recsys_course.modeling.builders import DLRM
 
     fake = copy.deepcopy(bench)
     runs = fake["models"]["runs"]
@@ -155,8 +155,8 @@ def _doctored(bench: dict, name: str, offsets) -> dict:
 
 
 def test_bench_figures_are_results_json_and_sentences_follow_them():
-    from recsys_course import benchfigures
-    from recsys_course.builders import DCN_1, DLRM
+    from recsys_course.course import benchfigures
+    from recsys_course.modeling.builders import DCN_1, DLRM
 
     bench = benchfigures.load()
     assert bench is not None, "bench/results.json is missing"
@@ -175,7 +175,7 @@ def test_bench_figures_are_results_json_and_sentences_follow_them():
 
 
 def test_versus_says_who_is_ahead_from_the_numbers():
-    from recsys_course.benchfigures import versus
+    from recsys_course.course.benchfigures import versus
 
     assert versus("A", 0.75, "B", 0.74) == "A beats B by 0.0100 AUC (0.7500 vs 0.7400)"
     assert versus("A", 0.74, "B", 0.75).startswith("B beats A by 0.0100")
@@ -183,8 +183,8 @@ def test_versus_says_who_is_ahead_from_the_numbers():
 
 
 def test_curves_have_whole_epoch_ticks_a_legend_beside_them_and_one_style_per_model():
-    from recsys_course import plots
-    from recsys_course.training import FitResult
+    from recsys_course.course import plots
+    from recsys_course.modeling.training import FitResult
 
     same = {"val_auc": [0.70, 0.72]}  # two models with identical curves, as DLRM and mm.DLRMModel
     fig = plots.curves([FitResult(n, 0.7, 0.5, 1, dict(same)) for n in ("DLRM", "mm.DLRMModel", "DCN")])
@@ -200,7 +200,7 @@ def test_heatmap_colour_scale_starts_at_zero_so_noise_looks_flat():
     import numpy as np
     import pandas as pd
 
-    from recsys_course import plots
+    from recsys_course.course import plots
 
     nearly_equal = pd.DataFrame(2.6 + 0.1 * np.random.default_rng(0).random((4, 4)), index=list("abcd"),
                                 columns=list("abcd"))

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from recsys_course import polynomial as poly
+from recsys_course.course import polynomial as poly
 
 SLOW = pytest.mark.slow  # trains models (about 20 s)
 

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from recsys_course.formats import HEADER
-from recsys_course.prepare import Options, RawDataError, prepare
+from recsys_course.data.formats import HEADER
+from recsys_course.data.prepare import Options, RawDataError, prepare
 
 S = ["0000000%d-aaaa-4aaa-8aaa-aaaaaaaaaaaa" % i for i in range(10)]
 
@@ -298,7 +298,7 @@ def test_plain_and_gzipped_months_in_one_folder(tmp_path):
 
 
 def test_a_gzipped_month_is_read_in_chunks_and_a_late_bad_row_is_named(tmp_path, monkeypatch):
-    from recsys_course import rawfiles
+    from recsys_course.data import rawfiles
 
     monkeypatch.setattr(rawfiles, "GZ_CHUNK_ROWS", 3)
     raw = tmp_path / "raw"
@@ -410,7 +410,7 @@ def test_a_local_cluster_that_does_not_start_says_so_and_what_to_do(tmp_path, mo
     import distributed
 
     from recsys_course import cli
-    from recsys_course.prepare import ClusterStartError
+    from recsys_course.data.prepare import ClusterStartError
 
     def timeout(*args, **kwargs):  # what Dask raises when its workers do not come up in time
         raise TimeoutError("Timeout")
@@ -429,8 +429,8 @@ def test_a_local_cluster_that_does_not_start_says_so_and_what_to_do(tmp_path, mo
 
 
 def test_an_unreachable_scheduler_says_so_and_what_to_do(tmp_path, monkeypatch):
-    from recsys_course import prepare as prep
-    from recsys_course.prepare import ClusterStartError
+    from recsys_course.data import prepare as prep
+    from recsys_course.data.prepare import ClusterStartError
 
     monkeypatch.setattr(prep, "SCHEDULER_TIMEOUT", "2s")
 
@@ -444,7 +444,7 @@ def test_an_unreachable_scheduler_says_so_and_what_to_do(tmp_path, monkeypatch):
 def test_the_oracle_refuses_a_sidecar_that_does_not_match(tmp_path, tiny_raw, tiny_prepared):
     import shutil
 
-    from recsys_course.oracle import ORACLE_FILE, OracleMismatch, oracle_metrics
+    from recsys_course.data.oracle import ORACLE_FILE, OracleMismatch, oracle_metrics
 
     assert oracle_metrics(tiny_raw, tiny_prepared) == json.loads((tiny_prepared / "prepare.json").read_text())["oracle"]
     raw, prepared = tmp_path / "raw", tmp_path / "prepared"
@@ -471,7 +471,7 @@ def test_the_oracle_refuses_a_sidecar_that_does_not_match(tmp_path, tiny_raw, ti
 def test_the_arrow_path_reads_what_the_pandas_path_reads_and_hands_it_every_bad_piece(tmp_path):
     import sys
 
-    from recsys_course import fastcsv
+    from recsys_course.data import fastcsv
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from rees46_fixture import write_fixture

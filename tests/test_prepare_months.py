@@ -12,9 +12,9 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from recsys_course import prepare as P
-from recsys_course.formats import HEADER
-from recsys_course.prepare import Options, prepare
+from recsys_course.data import prepare as P
+from recsys_course.data.formats import HEADER
+from recsys_course.data.prepare import Options, prepare
 
 S = ["0000000%d-bbbb-4bbb-8bbb-bbbbbbbbbbbb" % i for i in range(10)]
 OPTS = Options.for_valid_month("2020-01", min_rows=1)
@@ -123,7 +123,7 @@ def test_the_quirk_fixture_and_tiny_give_the_same_bytes_either_way(tmp_path, mon
 
 def test_files_are_read_at_most_one_ahead_of_the_labelling(tmp_path, monkeypatch):
     """The memory bound: when a file's events are handed over, no file after the next one has been submitted."""
-    from recsys_course import rawfiles
+    from recsys_course.data import rawfiles
 
     raw = tmp_path / "raw"
     for m, name in enumerate(["2019-Oct.csv", "2019-Nov.csv", "2019-Dec.csv", "2020-Jan.csv", "2020-Feb.csv"]):

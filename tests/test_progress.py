@@ -11,8 +11,8 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from recsys_course import progress as pg
-from recsys_course.exercises import core
+from recsys_course.tools import progress as pg
+from recsys_course.course.exercises import core
 
 LAB = REPO / "labs" / "01_data_lab.ipynb"
 
@@ -188,7 +188,7 @@ def test_an_outcome_carries_its_status_as_data_that_progress_reads(status):
 def test_a_check_cell_run_in_a_kernel_stores_the_outcome_as_data():
     from nbclient import NotebookClient
 
-    setup = ("from recsys_course.exercises.core import Exercise, Lab\n"
+    setup = ("from recsys_course.course.exercises.core import Exercise, Lab\n"
              "class Rate(Exercise):\n    title, names = 'conversion rate', ('rate',)\n"
              "    def verify(self, rate):\n        return {'x': 1}[rate]\n"
              "[q1] = Lab().add(Rate)\nrate = 'y'")

@@ -5,14 +5,16 @@ import copy
 import re
 
 from conftest import REPO
-from recsys_course import benchfigures, builders
+from recsys_course.course import benchfigures
+from recsys_course.tools import readme
+from recsys_course.modeling import builders
 
 
 def test_the_readme_block_is_what_results_json_renders():
     text = (REPO / "README.md").read_text()
     results = benchfigures.load()
     assert results is not None, "bench/results.json is missing"
-    assert benchfigures.render_readme(text, results) == text, "README is stale: run bench/report.py (make bench)"
+    assert readme.render_readme(text, results) == text, "README is stale: run bench/report.py (make bench)"
 
 
 def test_a_changed_result_changes_the_readme_block():
@@ -20,14 +22,14 @@ def test_a_changed_result_changes_the_readme_block():
     results = copy.deepcopy(benchfigures.load())
     for rec in results["models"]["runs"][builders.DCN_1]:
         rec["auc"] += 0.05  # DCN now ahead of DLRM on every seed
-    rendered = benchfigures.render_readme(text, results)
+    rendered = readme.render_readme(text, results)
     assert rendered != text
     assert f"{builders.DCN_1}: +0.04" in rendered and "ahead of" in rendered.split(builders.DCN_1 + ":")[1].split("\n")[0]
 
 
 def test_the_readme_scale_table_is_the_configuration():
     from recsys_course.config import SCALE_TRAINING
-    from recsys_course.generate import SCALES
+    from recsys_course.data.generate import SCALES
 
     row = re.compile(r"^\| `(\w+)` \|[^|]*\| ([^|]*) \| (\d+) × (\d+) \|$", flags=re.M)
     rows = {m.group(1): (m.group(2).strip(), int(m.group(3)), int(m.group(4)))
@@ -60,7 +62,7 @@ def test_the_crossed_features_are_the_ones_results_json_records():
     assert " × ".join(used["triple"]) in right and str(used["enough_bins"]) in right
     results["models"]["crosses"] = {"pair": ["ts_hour", "brand"], "triple": ["ts_weekday", "ts_hour", "cat_2"],
                                     "triple_combinations": 1234, "enough_bins": 2468}
-    rendered = benchfigures.render_readme(text, results)
+    rendered = readme.render_readme(text, results)
     assert "ts_hour × brand (1000 bins)" in rendered and "ts_weekday × ts_hour × cat_2, 2,468 bins" in rendered
     assert "ts_weekday × ts_hour × cat_2, 2468 bins" in report.goals(results)[0].goal
     mine = benchfigures.same_crosses_sentence(results, ("brand", "ts_hour"), ("cat_0", "ts_hour", "ts_weekday"))

@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO
 from rees46_fixture import (MOVED_PRODUCT, ORDER_PRODUCT, ORDER_SESSION, ORDER_USER, ZERO_PRICE_PRODUCT,
                             write_fixture)
-from recsys_course.oracle import NO_GROUND_TRUTH
+from recsys_course.data.oracle import NO_GROUND_TRUTH
 
 
 # Lab 05 is left out: it makes its own synthetic data with a ground truth the learner sets (experiment.py), whatever
@@ -164,7 +164,9 @@ def test_the_course_runs_on_the_fixture(notebook, real_root, monkeypatch):
 def _says_once_that_there_is_no_ground_truth(nb, root) -> None:
     """Notebook 04 on data without an oracle: it says so once, shows no oracle figure, and its bench lines are
     results.json's. (Checked on this run rather than on a second run of notebook 04 at tiny without its sidecars.)"""
-    from recsys_course import benchfigures, builders, oracle
+    from recsys_course.course import benchfigures
+    from recsys_course.modeling import builders
+    from recsys_course.data import oracle
 
     text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") + o.get("data", {}).get("text/html", "")
                      for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", []))

@@ -18,9 +18,9 @@ def lab_namespace(tiny_processed, tiny_prepared) -> dict:
     from merlin.models.tf.blocks.dlrm import DotProductInteractionBlock
     from merlin.schema import Tags
 
-    from recsys_course import analysis, builders
-    from recsys_course.exercises.lab03 import strength_table
-    from recsys_course.formats import CROSS_CANDIDATES, EXTRA_COLUMNS
+    from recsys_course.modeling import analysis, builders
+    from recsys_course.course.exercises.lab03 import strength_table
+    from recsys_course.data.formats import CROSS_CANDIDATES, EXTRA_COLUMNS
 
     train = Dataset(str(tiny_processed / "train"), engine="parquet")
     schema = train.schema.without(EXTRA_COLUMNS)
@@ -44,8 +44,8 @@ def lab_namespace(tiny_processed, tiny_prepared) -> dict:
 
 def dcn_runs(deep: float, low: float, losses=(0.6, 0.6)) -> list:
     """Lab 04's measurement with these validation AUCs (DCN depth 3, the low-rank DCN), as `models.compare` lists it."""
-    from recsys_course.exercises.lab04 import DEEP, LOW
-    from recsys_course.training import FitResult
+    from recsys_course.course.exercises.lab04 import DEEP, LOW
+    from recsys_course.modeling.training import FitResult
 
     return [FitResult(DEEP, deep, losses[0], 1), FitResult(LOW, low, losses[1], 1)]
 
@@ -66,8 +66,8 @@ def runs_of(dlrm: float, pair: float, triple: float, losses=(0.6, 0.6, 0.6, 0.6)
     highest of the others: it is neither the best nor the worst run."""
     import math
 
-    from recsys_course import experiment
-    from recsys_course.training import FitResult
+    from recsys_course.course import experiment
+    from recsys_course.modeling.training import FitResult
 
     if dcn is None:
         known = [a for a in (dlrm, pair, triple) if isinstance(a, float) and math.isfinite(a)]
@@ -82,9 +82,9 @@ def runs_of(dlrm: float, pair: float, triple: float, losses=(0.6, 0.6, 0.6, 0.6)
 
 def _lab05_names() -> dict:
     """What lab 05 has in scope, and `runs_of(dlrm, pair, triple)`: a measurement with those validation AUCs."""
-    from recsys_course import experiment
-    from recsys_course.generate import PLANTED, PLANTED_NAMES, Planted
-    from recsys_course.training import FitResult
+    from recsys_course.course import experiment
+    from recsys_course.data.generate import PLANTED, PLANTED_NAMES, Planted
+    from recsys_course.modeling.training import FitResult
 
     return {"experiment": experiment, "PLANTED": PLANTED, "PLANTED_NAMES": PLANTED_NAMES, "Planted": Planted,
             "FitResult": FitResult, "CONTENDERS": experiment.CONTENDERS, "runs_of": runs_of}
@@ -92,7 +92,7 @@ def _lab05_names() -> dict:
 
 @pytest.fixture(scope="module")
 def labs(lab_namespace):
-    from recsys_course.exercises import lab01, lab02, lab03, lab04, lab05, lab06
+    from recsys_course.course.exercises import lab01, lab02, lab03, lab04, lab05, lab06
 
     ns = lab_namespace
     return {"lab01": lab01(ns["rows"], ns["schema"]), "lab02": lab02(ns["schema"], ns["batch"]),
@@ -159,7 +159,7 @@ def _lab06_names(ns: dict) -> dict:
 
     import tensorflow as tf
 
-    from recsys_course.exercises.lab06 import INPUTS, REGISTER_LINE, SOLUTION_Q1
+    from recsys_course.course.exercises.lab06 import INPUTS, REGISTER_LINE, SOLUTION_Q1
 
     scope = {"tf": tf}
     exec(REGISTER_LINE.replace("course>", "catalogue_reference>")  # noqa: S102 - the lab's own solution text

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from recsys_course.files import atomic_output
-from recsys_course.formats import CATEGORICAL
+from recsys_course.data.formats import CATEGORICAL
 
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from recsys_course.exercises import core
+from recsys_course.course.exercises import core
 
 # The statuses as a report names them (core.REPORTED: "raised" for core's "your code raised").
 CORRECT = core.REPORTED[core.CORRECT]

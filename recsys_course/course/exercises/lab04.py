@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 
-from recsys_course import benchfigures, metrics
-from recsys_course.exercises import rules
-from recsys_course.exercises.anatomy import Step, describe, find
-from recsys_course.exercises.core import Exercise, Incorrect, Lab
-from recsys_course.exercises.lab01 import as_number
-from recsys_course.exercises.lab03 import all_features, feature_spec
+from recsys_course.course import benchfigures
+from recsys_course import metrics
+from recsys_course.course.exercises import rules
+from recsys_course.course.exercises.anatomy import Step, describe, find
+from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
+from recsys_course.course.exercises.lab01 import as_number
+from recsys_course.course.exercises.lab03 import all_features, feature_spec
 
 DIM, BOTTOM, TOP = 64, (128, 64), (64,)
 RANK = 16
@@ -161,7 +162,7 @@ low_rank_verdict = ("{NOISE}" if abs(low_rank_change) <= auc_noise
 
 def _measurement(runs) -> tuple:
     """The depth-3 and the low-rank run of the lab's measurement cell (`runs`), or Incorrect saying what to do."""
-    from recsys_course.training import FitResult
+    from recsys_course.modeling.training import FitResult
 
     if runs is None:
         raise Incorrect("no measurement found: run the cell that trains `dcn3` and `dcn_low_rank` (it sets `runs`).")

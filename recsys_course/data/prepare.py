@@ -31,9 +31,9 @@ import pandas as pd
 
 from recsys_course.device import usable_cores
 from recsys_course.files import atomic_output
-from recsys_course.formats import CAT_LEVELS, PREPARED_COLUMNS
-from recsys_course.oracle import oracle_metrics
-from recsys_course.rawfiles import EVENTS_META, RawDataError, check_file, events_frame, month_of, raw_files
+from recsys_course.data.formats import CAT_LEVELS, PREPARED_COLUMNS
+from recsys_course.data.oracle import oracle_metrics
+from recsys_course.data.rawfiles import EVENTS_META, RawDataError, check_file, events_frame, month_of, raw_files
 
 __all__ = ["ClusterStartError", "Options", "RawDataError", "label_rows", "prepare", "dask_client"]
 
@@ -374,7 +374,7 @@ class _SessionReturns(Exception):
 def _read_in_order(client, files: list[Path], blocksize: str) -> Iterator[pd.DataFrame]:
     """Each file's cart and purchase events (with `_seq`), in the order of `files`, read by the Dask workers one
     file ahead of the caller (so at most two files' events are in memory)."""
-    from recsys_course.rawfiles import file_tasks
+    from recsys_course.data.rawfiles import file_tasks
 
     def submit(f: Path):
         return client.compute(file_tasks(f, blocksize, arrow_sessions=True))

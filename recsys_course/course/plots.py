@@ -1,6 +1,6 @@
 """Pictures and tables the notebooks show: the funnel, the daily rhythm, the schema, curves, heatmaps, diagrams.
 
-Pictures only: what they show is computed in `recsys_course.analysis` and read by `recsys_course.data`."""
+Pictures only: what they show is computed in `recsys_course.modeling.analysis` and read by `recsys_course.data`."""
 from __future__ import annotations
 
 from pathlib import Path

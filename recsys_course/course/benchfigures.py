@@ -112,7 +112,7 @@ def table(results: dict, base: str):
 
 
 def controlled_case(results: dict) -> dict | None:
-    """The controlled DCN case (recsys_course.polynomial) as the bench recorded it, if it did."""
+    """The controlled DCN case (recsys_course.course.polynomial) as the bench recorded it, if it did."""
     for key in ("controlled_dcn", "controlled_dcn_case", "polynomial"):
         if key in results:
             return results[key]
@@ -164,7 +164,7 @@ def controlled_sentences(results: dict) -> list[str]:
     cases = [c for c in cases if c and c.get("mlp")]
     if not cases:
         return ["The bench did not record the controlled DCN case (re-run `make bench`)."]
-    from recsys_course.polynomial import error_words
+    from recsys_course.course.polynomial import error_words
 
     ratios = [c["error_ratio"] for c in cases]
     better = sum(bool(c["clearly_better"]) for c in cases)
@@ -177,7 +177,7 @@ def controlled_sentences(results: dict) -> list[str]:
 def controlled_beside(results: dict | None, case: dict) -> str:
     """A notebook's own controlled case (`polynomial.controlled_dcn_case(seed)`) beside the bench's seeds: the
     error ratio of each, and whether this seed's ratio lies inside the bench's range."""
-    from recsys_course.polynomial import error_words
+    from recsys_course.course.polynomial import error_words
 
     mine = (f"this notebook's seed ({case.get('seed')}): {case['cross']} has an error {error_words(case['error_ratio'])}"
             f" than {case['mlp']}" if case.get("mlp") else "this notebook's seed has no MLP with 10× the parameters")
@@ -201,7 +201,7 @@ def crosses(results: dict) -> dict | None:
 
 def crosses_sentence(results: dict) -> str:
     """Which features the bench's "strongest pair" and "strongest triple" models crossed, in words."""
-    from recsys_course import builders
+    from recsys_course.modeling import builders
 
     used = crosses(results)
     if not used:
@@ -271,7 +271,7 @@ def fair_auc(results: dict | None, world: str, name: str) -> Spread | None:
 def fair_gain(results: dict | None, world: str, name: str, base: str | None = None) -> Spread | None:
     """The paired gain of `name` over `base` in `world` (same seeds): the bench's "paired" figure when it is the gain
     over `base`, else computed seed by seed from the runs. None when either was not measured."""
-    from recsys_course import builders
+    from recsys_course.modeling import builders
 
     base = base or builders.DLRM
     a, b = fair_family(results, world, name), fair_family(results, world, base)
@@ -363,13 +363,13 @@ def fair_oracle_sentence(results: dict | None, worlds=("default", "smooth")) -> 
 
 
 # The fair comparison's display names are builders' constants (one definition).
-from recsys_course.builders import CONCAT_MLP, DCN_PARALLEL, DCN_WITH_DOTS  # noqa: E402
+from recsys_course.modeling.builders import CONCAT_MLP, DCN_PARALLEL, DCN_WITH_DOTS  # noqa: E402
 
 
 def fair_sentence(results: dict | None, world: str, name: str, base: str | None = None) -> str:
     """`name` against `base` (default DLRM) in `world`, paired over the seeds, in words; "not measured yet" when either
     is absent. The one sentence builder of the fair comparison (README, RESULTS.md and notebook 04 all use it)."""
-    from recsys_course.builders import DLRM
+    from recsys_course.modeling.builders import DLRM
 
     base = base or DLRM
     g = fair_gain(results, world, name, base)
@@ -391,7 +391,7 @@ def _side(results: dict | None, world: str, name: str, base: str) -> int | None:
 def fair_story(results: dict | None, world: str = "default") -> list[str]:
     """Why the stacked DCN wins or loses in `world`, from the fair figures: against DLRM, then the confound removed
     (the hybrid keeps DLRM's dot products and adds the cross layers; concat → MLP has no interaction at all)."""
-    from recsys_course import builders
+    from recsys_course.modeling import builders
 
     dlrm, dcn = builders.DLRM, builders.DCN_2
     if not fair_world(results, world):
@@ -434,7 +434,7 @@ def fair_convergence(results: dict | None, world: str = "default") -> list[str]:
 
 def fair_vs_published(results: dict | None) -> list[str]:
     """The 2022 notebook's one-seed DCN gain and BARS's tuned tie beside the fair comparison's paired gain."""
-    from recsys_course import builders
+    from recsys_course.modeling import builders
 
     rees, *bars = PUBLISHED
     lines = [f"2022 workshop ({rees.setting}, one learning rate): DCN CrossBlock − DLRM = "
@@ -456,7 +456,7 @@ FAIR_WORLDS = {"default": "the course's data", "smooth": "the same data with the
 
 def best_cross_layer(results: dict, world: str) -> tuple[str, Spread] | None:
     """The cross-layer family with the largest mean paired gain over DLRM in `world` (None if none measured)."""
-    from recsys_course.builders import CROSS_LAYER_MODELS
+    from recsys_course.modeling.builders import CROSS_LAYER_MODELS
 
     gains = {n: g for n in CROSS_LAYER_MODELS if (g := fair_gain(results, world, n)) is not None}
     return max(gains.items(), key=lambda kv: kv[1].mean) if gains else None
@@ -464,7 +464,7 @@ def best_cross_layer(results: dict, world: str) -> tuple[str, Spread] | None:
 
 def fair_findings(results: dict) -> list[str]:
     """The README's fair verdicts: per world, the oracle, then each family against DLRM, ahead / behind / noise."""
-    from recsys_course.builders import DLRM, FAIR_MODELS
+    from recsys_course.modeling.builders import DLRM, FAIR_MODELS
 
     lines = [fair_protocol(results)]
     families = [f for w in FAIR_WORLDS for f in ((fair_world(results, w) or {}).get("families") or {}).values()]
@@ -489,96 +489,6 @@ def fair_findings(results: dict) -> list[str]:
         lines += ["", f"**{world}** ({what}; {oracle}; {DLRM} {base if base else 'not measured yet'}):", ""]
         lines += [f"- {fair_sentence(results, world, n)}" for n in FAIR_MODELS if n != DLRM]
     return lines
-
-
-# ---- the README's figures: rendered between markers, never typed (tests/test_readme_figures.py holds them equal) ----
-README = REPO_ROOT / "README.md"
-
-
-def _markers(name: str) -> tuple[str, str]:
-    return f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-
-
-def readme_findings(results: dict) -> str:
-    """The README's "What the course finds" table and its verdict lines, from the bench results."""
-    from recsys_course import builders
-
-    oracle = oracle_auc(results)
-    lines = [f"Measured by `make bench`: {setting(results)}. {crosses_sentence(results)}", "",
-             "| model | valid AUC (mean ± sd) | paired gain vs DLRM |", "|---|---:|---:|"]
-    if oracle is not None:
-        lines.append(f"| oracle (the generator's true probabilities) | {oracle:.4f} | |")
-    for name in runs(results):
-        g = gain(results, name, builders.DLRM)
-        lines.append(f"| {name} | {auc(results, name)} | "
-                     f"{'' if name == builders.DLRM else f'{g.mean:+.4f} ± {g.sd:.4f}'} |")
-    lines += ["", *(f"- {s}" for s in gain_sentences(results, [builders.NESTED_CROSS, builders.TRIPLE_CROSS,
-                                                                 builders.DCN_1, builders.DCN_2], builders.DLRM))]
-    lines += [f"- {s}" for s in controlled_sentences(results)]
-    lines += ["", "The table above trains every model for 2 epochs at Adam's default rate, as the 2022 tutorial did, "
-              "untuned. The fair comparison below trains each model to its early-stopping epoch at its own tuned rate; where "
-              "the two disagree, the fair one is the verdict (bench/RESULTS.md has its tables, epochs and rates):", "",
-              *fair_findings(results)]
-    return "\n".join(lines)
-
-
-def readme_data(results: dict) -> str:
-    """The generated `small` data as the bench measured it: funnel rates, rows, oracle, pipeline times."""
-    d = results["data"]
-    views, prep, gen, etl = d["generate_all_views"], d["prepare_local"], d["generate_course"], d["etl"]
-    oracle = oracle_auc(results)
-    minutes = (gen["seconds"] + prep["seconds"] + etl["seconds"]) / 60
-    return (f"Measured by `make bench` at `small` ({results['machine']['date']}): view → cart "
-            f"{views['view_to_cart']:.1%}, cart → purchase {views['cart_to_purchase']:.1%}; "
-            f"{prep['train_rows']:,} train and {prep['valid_rows']:,} valid rows"
-            + (f"; the oracle's valid AUC is {oracle:.4f}" if oracle is not None else "")
-            + f". Generating, preparing and encoding them took {minutes:.1f} min on {results['machine']['cores']} "
-              f"cores ({others_sentence(results, 'data')}).")
-
-
-def others_sentence(results: dict, step: str) -> str:
-    """How much of the machine other work used during a bench step (bench/run.py measures it), in words."""
-    share = (results.get("others_cpu_share") or {}).get(step)
-    if share is None:
-        return "whether other work shared the cores was not measured"
-    return f"other work used {share:.0%} of the machine's CPU meanwhile"
-
-
-def readme_runtimes(results: dict) -> str:
-    """Wall time of each walkthrough notebook at `small`, as the bench last measured it."""
-    course = results.get("course") or {}
-    if not course:
-        return "Not measured yet: `make bench` times the notebooks."
-    rows = [f"| {name.removesuffix('.ipynb')} | {sec / 60:.1f} min |" for name, sec in course.items()]
-    when = results.get("course_measured", results["machine"]["date"])
-    stale = ("" if when == results["machine"]["date"] else
-             f" — an earlier bench than the figures below ({results['machine']['date']}); the notebooks have changed "
-             "since, `make bench` without `--skip-notebooks` re-times them")
-    steps = results.get("step_seconds") or {}
-    bench = ["", f"`make bench` itself took {sum(steps.values()) / 60:.0f} min in that run."] if steps else []
-    return "\n".join([f"Measured at `small` on {results['machine']['cores']} CPU cores ({when}{stale}):", "",
-                      "| notebook | wall time |", "|---|---:|", *rows, *bench])
-
-
-BLOCKS = {"findings": readme_findings, "data": readme_data, "runtimes": readme_runtimes}
-
-
-def render_readme(text: str, results: dict) -> str:
-    """`text` (the README) with each `<!-- bench:NAME -->` block replaced by its rendering from `results`."""
-    for name, render in BLOCKS.items():
-        start, end = _markers(name)
-        if start not in text:
-            continue
-        head, rest = text.split(start, 1)
-        _, tail = rest.split(end, 1)
-        text = f"{head}{start}\n{render(results)}\n{end}{tail}"
-    return text
-
-
-def update_readme(path: str | Path = README, results: dict | None = None) -> None:
-    """Rewrite the README's bench blocks from bench/results.json (called by bench/report.py)."""
-    path = Path(path)
-    path.write_text(render_readme(path.read_text(), results if results is not None else load()))
 
 
 # ---- notebook 06: the hybrid "DCN + dot products" and the embedded crossed id, quoted only when the bench has them ----
@@ -620,7 +530,7 @@ def hybrid_sentences(results: dict | None, base: str | None = None) -> list[str]
 
     The bench builds the hybrid with `mm.CrossBlock(2)`; notebook 06 proves its own cross layer computes exactly what
     a CrossBlock computes, so the row measures the notebook's architecture."""
-    from recsys_course import builders
+    from recsys_course.modeling import builders
 
     base = base or builders.DLRM
     sources = _hybrid_sources(results, base)
@@ -642,7 +552,7 @@ def hybrid_sentences(results: dict | None, base: str | None = None) -> list[str]
 def embedded_id_sentences(results: dict | None) -> list[str]:
     """The embedded crossed id as the bench measured it: its AUC and paired gain, and its speed against the one-hot
     cross of the same triple in the same bins."""
-    from recsys_course import builders
+    from recsys_course.modeling import builders
 
     names = (builders.TRIPLE_EMBEDDED, builders.TRIPLE_CROSS, builders.DLRM)
     if results is None or any(n not in runs(results) for n in names):

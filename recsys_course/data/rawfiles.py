@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys_course.formats import COLUMNS, EVENT_TYPES, HEADER, TIME_FORMAT
+from recsys_course.data.formats import COLUMNS, EVENT_TYPES, HEADER, TIME_FORMAT
 
 GZIP_MAGIC = b"\x1f\x8b"
 GZ_CHUNK_ROWS = 500_000  # rows of a gzipped file parsed at a time (~0.5 GB of Python strings)
@@ -221,7 +221,7 @@ def file_tasks(f: Path, blocksize: str = "64MB", arrow_sessions: bool = False) -
     import dask
     from dask.utils import parse_bytes
 
-    from recsys_course import fastcsv
+    from recsys_course.data import fastcsv
 
     if f.name.endswith(".gz"):
         return [dask.delayed(fastcsv.gz_file_events)(str(f), arrow_sessions)]

@@ -9,7 +9,7 @@ l + 1 exactly. Depth 1 therefore cannot write the 3-way term (its error is that 
 
 `controlled_dcn_case(seed)` runs it (about 15 s on 2 CPU cores) and returns plain numbers for bench/results.json;
 `describe(case)` turns them into sentences; `kernel_picture(case)` draws the learned kernels beside the pairs of
-features that meet in the target's terms. Run with `python -m recsys_course.polynomial` for a quick look.
+features that meet in the target's terms. Run with `python -m recsys_course.course.polynomial` for a quick look.
 """
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def meeting_pairs(terms: Sequence[Term] = TERMS) -> np.ndarray:
 
 def _train_all(seed: int, setup: Setup) -> dict:
     """Fit every model of the case on the same rows; name -> {kind, params, rmse, seconds, model}."""
-    from recsys_course.notebook import set_seeds
+    from recsys_course.modeling.training import set_seeds
 
     train, test = sample(seed, setup.n_train), sample(seed + 1, setup.n_test)
     builds = {f"CrossBlock depth {d}": ("cross", d, lambda d=d: cross_model(d)) for d in setup.depths}
@@ -255,7 +255,7 @@ def learned_table(case: dict):
 def kernel_picture(case: dict):
     """Heatmaps, each on a colour scale from 0: the pairs of features that meet in a term of the target, then |W| of
     each cross layer of the best cross model."""
-    from recsys_course import plots
+    from recsys_course.course import plots
 
     import pandas as pd
 

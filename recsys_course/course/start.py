@@ -1,11 +1,9 @@
 """What every notebook does first: quiet logs, seeds, the device line, and a check of its prerequisites."""
 from __future__ import annotations
 
-import os
-import random
-
 from recsys_course import device
 from recsys_course.config import REAL, Params, Paths
+from recsys_course.modeling.training import set_seeds
 
 _MAKE_DATA = "make data SCALE={scale}   (or run notebooks/01_data_and_etl.ipynb)"  # makes every stage
 _PREPARE_REAL = ("put the REES46 monthly files in {raw}, then: make data SCALE=real   "
@@ -27,17 +25,6 @@ def require(paths: Paths, *stages: str) -> None:
             raise PrerequisiteMissing(
                 f"no {stage} data for scale '{paths.scale}' in {paths.root}. Run first: "
                 + (_PREPARE_REAL.format(raw=paths.raw) if paths.scale == REAL else _MAKE_DATA.format(scale=paths.scale)))
-
-
-def set_seeds(seed: int) -> None:
-    import numpy as np
-    import tensorflow as tf
-
-    os.environ["PYTHONHASHSEED"] = str(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    tf.random.set_seed(seed)
-    tf.keras.utils.set_random_seed(seed)
 
 
 def start(*stages: str, epochs: int | None = None, batch_size: int | None = None, seed: int = 42,

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, Sequence
 
-from recsys_course.exercises.anatomy import Step, describe, find, steps
-from recsys_course.exercises.core import Earlier, Incorrect
-from recsys_course.formats import CONTINUOUS, TARGET
+from recsys_course.course.exercises.anatomy import Step, describe, find, steps
+from recsys_course.course.exercises.core import Earlier, Incorrect
+from recsys_course.data.formats import CONTINUOUS, TARGET
 
 SCHEMA_TRAP = ("the model reads only {found}: without `schema=schema`, Merlin Models " + version("merlin-models")
                + " takes its inputs from the input blocks it can see and silently drops every categorical feature. "

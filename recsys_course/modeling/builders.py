@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from recsys_course.formats import TARGET
+from recsys_course.data.formats import TARGET
 
 
 def _mm():
@@ -122,8 +122,8 @@ def strongest_crosses(rows, candidates: Sequence[str] | None = None) -> Crosses:
     >>> models = standard_models(schema, pair=crosses.pair, triple=crosses.triple,
     ...                          enough_bins=crosses.enough_bins)  # doctest: +SKIP
     """
-    from recsys_course import analysis
-    from recsys_course.formats import CROSS_CANDIDATES
+    from recsys_course.modeling import analysis
+    from recsys_course.data.formats import CROSS_CANDIDATES
 
     candidates = list(candidates or CROSS_CANDIDATES)
     pairs = analysis.interaction_strengths(rows, candidates, order=2)

@@ -1,7 +1,7 @@
 """Lab 05 — change the ground truth: choose which planted terms to change, predict which model wins, measure it.
 
 Only this lab reads the generator's planted truth, because changing it is the exercise: the learner's data is made
-by `recsys_course.experiment` from the learner's own `planted`, whatever the course's data is (real files too).
+by `recsys_course.course.experiment` from the learner's own `planted`, whatever the course's data is (real files too).
 The prediction is recorded by Q2's check before the measurement and judged only once `runs` exists (Q3, and the
 verdict cell), against the measurement and its noise.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import inspect
 import math
 
-from recsys_course import experiment
-from recsys_course.exercises.core import Exercise, Incorrect, Lab, caller_scope
-from recsys_course.generate import PLANTED, Planted, planted_from
-from recsys_course.training import FitResult
+from recsys_course.course import experiment
+from recsys_course.course.exercises.core import Exercise, Incorrect, Lab, caller_scope
+from recsys_course.data.generate import PLANTED, Planted, planted_from
+from recsys_course.modeling.training import FitResult
 
 CHANGEABLE = experiment.CHANGEABLE  # cross, triple, affinity (and smooth when the generator has it)
 _NAMES = ", ".join(f"`{n}`" for n in CHANGEABLE)

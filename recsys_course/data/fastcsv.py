@@ -14,7 +14,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from recsys_course.formats import COLUMNS, EVENT_TYPES, TIME_FORMAT
+from recsys_course.data.formats import COLUMNS, EVENT_TYPES, TIME_FORMAT
 
 GZ_PIECE_BYTES = 64 << 20  # decompressed bytes of a gzipped file parsed at a time
 _REPLACEMENT = "\ufffd".encode()  # what the pandas path turns undecodable bytes into, and reports
@@ -123,10 +123,10 @@ def with_arrow_sessions(events: pd.DataFrame) -> pd.DataFrame:
 
 def _pandas_events(data: bytes, path: str) -> pd.DataFrame:
     """The pandas path on the same text: `rawfiles.parse_events`, which names any problem."""
-    from recsys_course.rawfiles import _READ, parse_events
+    from recsys_course.data.rawfiles import _READ, parse_events
 
     if not data or data.isspace():
-        from recsys_course.rawfiles import EVENTS_META
+        from recsys_course.data.rawfiles import EVENTS_META
 
         return EVENTS_META.copy()
     df = pd.read_csv(io.BytesIO(data), names=COLUMNS, header=None, **_READ)
@@ -164,7 +164,7 @@ def _gz_pieces(path: str):
 
 def gz_file_events(path: str, arrow_sessions: bool = False) -> pd.DataFrame:
     """The validated cart and purchase events of a gzipped file; any problem: the pandas path reads it as before."""
-    from recsys_course.rawfiles import EVENTS_META, gz_events
+    from recsys_course.data.rawfiles import EVENTS_META, gz_events
 
     parts = []
     for data in _gz_pieces(path):

@@ -9,11 +9,11 @@ from itertools import combinations
 
 import pandas as pd
 
-from recsys_course import analysis
-from recsys_course.exercises import rules
-from recsys_course.exercises.anatomy import describe, find, steps
-from recsys_course.exercises.core import Exercise, Incorrect, Lab
-from recsys_course.formats import CROSS_CANDIDATES
+from recsys_course.modeling import analysis
+from recsys_course.course.exercises import rules
+from recsys_course.course.exercises.anatomy import describe, find, steps
+from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
+from recsys_course.data.formats import CROSS_CANDIDATES
 
 DIM, BOTTOM, TOP = 32, (64, 32), (64,)
 FROM_BLOCKS = "your `interaction` from Q1, a top `mm.MLPBlock([64])` and `mm.BinaryClassificationTask(\"target\")`"

@@ -8,7 +8,7 @@ A solution notebook marks its answers:
 
 `make labs` turns each region into a blank the checks recognise (`bottom = ____  # YOUR CODE HERE`), drops cells
 whose first line is `# HIDDEN TEST`, drops nbval's cell tags, and clears every output. Nothing in labs/ is
-edited by hand. (Executing notebooks is `recsys_course.nbrun`'s job.)
+edited by hand. (Executing notebooks is `recsys_course.tools.nbrun`'s job.)
 """
 from __future__ import annotations
 

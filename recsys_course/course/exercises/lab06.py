@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys_course.exercises import rules
-from recsys_course.exercises.anatomy import describe, find
-from recsys_course.exercises.core import Exercise, Incorrect, Lab
-from recsys_course.exercises.lab03 import all_features, feature_spec
+from recsys_course.course.exercises import rules
+from recsys_course.course.exercises.anatomy import describe, find
+from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
+from recsys_course.course.exercises.lab03 import all_features, feature_spec
 
 DIM, BOTTOM, TOP = 64, (128, 64), (64,)
 WIDTHS = (4, 7, 16)  # the widths Q1's check builds the layer at: a layer must take its width from its input
@@ -333,7 +333,7 @@ def _one_current_layer(model, mine: list, cls, path) -> None:
 
 def _learners_class(scope: dict, checked: dict, asked_by: str):
     """The notebook's `MyCross`, which must pass Q1 before a later exercise uses it."""
-    from recsys_course.exercises.core import ____
+    from recsys_course.course.exercises.core import ____
 
     cls = scope.get("MyCross", checked.get("MyCross", ____))
     if cls is ____:

@@ -1,8 +1,8 @@
 """Lab 02 — building blocks: a residual bottom MLP, item embeddings, a concatenating ParallelBlock."""
 from __future__ import annotations
 
-from recsys_course.exercises.anatomy import Step, describe, steps
-from recsys_course.exercises.core import Exercise, Incorrect, Lab
+from recsys_course.course.exercises.anatomy import Step, describe, steps
+from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
 
 WIDTH = 32
 

@@ -33,12 +33,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from recsys_course import formats, taxonomy
+from recsys_course.data import formats, taxonomy
 from recsys_course.device import usable_cores
 from recsys_course.files import atomic_output
-from recsys_course.formats import HEADER, MONTHS, month_filename
+from recsys_course.data.formats import HEADER, MONTHS, month_filename
 from recsys_course.metrics import auc
-from recsys_course.oracle import META_FILE, ORACLE_FILE
+from recsys_course.data.oracle import META_FILE, ORACLE_FILE
 
 EVENT_TYPES = np.array(formats.EVENT_TYPES)
 VIEW, CART, PURCHASE = 0, 1, 2
@@ -674,7 +674,7 @@ def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip
     else:
         planted_meta["smooth_features"] = list(SMOOTH_FEATURES)  # its table (~130k cells) is not written
     meta = {
-        "generator": "recsys_course.generate",
+        "generator": "recsys_course.data.generate",
         "scale": asdict(spec),
         "seed": seed,
         "view_fraction": view_fraction,

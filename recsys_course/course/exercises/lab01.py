@@ -6,8 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from recsys_course import analysis
-from recsys_course.exercises.core import Exercise, Incorrect, Lab
+from recsys_course.modeling import analysis
+from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
 
 NESTING_COLUMNS = ("product_id", "cat_0", "cat_1", "cat_2", "brand", "ts_hour")
 TOY = pd.DataFrame({"child": [1, 1, 2, 3, 3, 4], "parent": ["a", "a", "a", "b", "b", "b"],

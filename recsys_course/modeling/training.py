@@ -1,9 +1,23 @@
 """Training and scoring: fit a model, evaluate it on validation, time its epochs, compare several, reload weights."""
 from __future__ import annotations
 
+import os
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def set_seeds(seed: int) -> None:
+    """Python's, NumPy's and TensorFlow's seeds, so that a run repeats."""
+    import numpy as np
+    import tensorflow as tf
+
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+    tf.keras.utils.set_random_seed(seed)
 
 
 @dataclass
@@ -66,8 +80,6 @@ def fit_evaluate(name: str, model, train, valid, epochs: int = 1, batch_size: in
 
 def compare(builders: dict, train, valid, epochs: int, batch_size: int, seed: int, **fit_kwargs) -> list[FitResult]:
     """Fit each model with the same data and seed; one FitResult each."""
-    from recsys_course.notebook import set_seeds
-
     results = []
     for name, build in builders.items():
         set_seeds(seed)

@@ -1,6 +1,6 @@
 """Reading the course's data: processed parquet as Merlin datasets or pandas frames, and the generator's view share.
 
-(Raw monthly CSVs are read by `recsys_course.rawfiles`.)
+(Raw monthly CSVs are read by `recsys_course.data.rawfiles`.)
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Sequence
 
 import pandas as pd
 
-from recsys_course.formats import EXTRA_COLUMNS
-from recsys_course.oracle import generator_meta
+from recsys_course.data.formats import EXTRA_COLUMNS
+from recsys_course.data.oracle import generator_meta
 
 
 def load(paths) -> tuple:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from recsys_course.config import Paths, data_root
-from recsys_course.generate import PLANTED, PLANTED_NAMES, Planted, planted_from
+from recsys_course.data.generate import PLANTED, PLANTED_NAMES, Planted, planted_from
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ QUICK_BY_SCALE: dict[str, Quick] = {"tiny": Quick("tiny", None, 128, max_epochs=
 DLRM = "DLRM"
 PAIR = "DLRM + pair cross"
 TRIPLE = "DLRM + 3-way cross"
-DCN = "DCN CrossBlock depth 2"  # the stacked DCN: the bench's display name (recsys_course.builders.DCN_2)
+DCN = "DCN CrossBlock depth 2"  # the stacked DCN: the bench's display name (recsys_course.modeling.builders.DCN_2)
 # In this order, the model that wins the lab's official answer (TRIPLE) is neither the first nor the last run, nor the
 # first or last name in alphabetical order: a Q3 answer that picks a run by position or name instead of by AUC is
 # caught (lab 05's check).
@@ -63,7 +63,7 @@ def quick_for(scale: str) -> Quick:
 
 def changes(planted: Planted) -> dict[str, float]:
     """The effect sizes that differ from the course's data (beyond float rounding: 0.1 + 0.05 is 0.15)."""
-    from recsys_course.generate import PLANTED_NAMES
+    from recsys_course.data.generate import PLANTED_NAMES
 
     return {n: getattr(planted, n) for n in PLANTED_NAMES
             if not math.isclose(getattr(planted, n), getattr(PLANTED, n), rel_tol=1e-9, abs_tol=1e-12)}
@@ -83,10 +83,10 @@ def make(planted: "Planted | Mapping[str, float] | Sequence[str] | None", scale:
 
     Made once into `root` (default `data/experiments`), whole or not at all; returns its paths.
     """
-    from recsys_course.etl import run_etl
+    from recsys_course.data.etl import run_etl
     from recsys_course.files import atomic_output
-    from recsys_course.generate import generate
-    from recsys_course.prepare import prepare
+    from recsys_course.data.generate import generate
+    from recsys_course.data.prepare import prepare
 
     planted, quick = planted_from(planted), quick_for(scale)
     folder = Path(root or data_root() / "experiments") / folder_name(planted, quick, seed)
@@ -103,7 +103,7 @@ def make(planted: "Planted | Mapping[str, float] | Sequence[str] | None", scale:
 
 def planted_features(paths: Paths) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(pair, triple): the model's columns the generator planted its pairwise and its 3-way term on."""
-    from recsys_course.oracle import generator_meta
+    from recsys_course.data.oracle import generator_meta
 
     planted = generator_meta(paths.raw)["planted"]
     return tuple(planted["cross_pair"]), tuple(planted["cross_triple"])
@@ -126,9 +126,9 @@ def crossed(paths: Paths) -> dict[str, str]:
 
 
 def _course_contenders(paths: Paths, schema) -> dict:
-    """The contenders from recsys_course.builders: only for copies of lab 05 made before it built them in its cells
+    """The contenders from recsys_course.modeling.builders: only for copies of lab 05 made before it built them in its cells
     (`measure(paths, scale)`); the same architectures."""
-    from recsys_course import builders
+    from recsys_course.modeling import builders
 
     pair, triple = planted_features(paths)
     build = {DLRM: lambda: builders.dlrm(schema),
@@ -180,8 +180,8 @@ def fit_until_stopped(name: str, build, fit_rows, stop_rows, valid, quick: Quick
     """One contender: Keras EarlyStopping on the stop slice's AUC, the best epoch's weights, scored on `valid`."""
     import tensorflow as tf
 
-    from recsys_course.notebook import set_seeds
-    from recsys_course.training import FitResult, compile_model
+    from recsys_course.modeling.training import set_seeds
+    from recsys_course.modeling.training import FitResult, compile_model
 
     set_seeds(seed)
     model = compile_model(build(), learning_rate)
@@ -200,7 +200,7 @@ def fit_until_stopped(name: str, build, fit_rows, stop_rows, valid, quick: Quick
 
 def epochs_table(runs: list):
     """The runs' validation AUC and log-loss with the epoch each stopped at (of how many it ran)."""
-    from recsys_course.training import results_table
+    from recsys_course.modeling.training import results_table
 
     table = results_table(runs)
     table["best epoch"] = [f"{r.history['best_epoch'][0]} of {len(r.history['val_auc'])} run"
@@ -218,7 +218,7 @@ def noise(paths: Paths, auc: float) -> float:
     smaller than this are within one run's noise."""
     import pandas as pd
 
-    from recsys_course.formats import TARGET
+    from recsys_course.data.formats import TARGET
     from recsys_course.metrics import auc_noise
 
     return auc_noise(pd.read_parquet(paths.prepared / "valid", columns=[TARGET])[TARGET], auc)
@@ -241,7 +241,7 @@ def verdict(prediction: str | None, runs: list, noise: float = 0.0) -> list[str]
     """Sentences computed from the runs: the winner, its margins (within `noise` or not), whether the prediction held.
 
     `prediction` is the one recorded before the measurement (lab 05's `q2.recorded(runs)`); None: none was."""
-    from recsys_course.benchfigures import versus
+    from recsys_course.course.benchfigures import versus
 
     ranked = sorted(runs, key=lambda r: r.auc, reverse=True)
     best = ranked[0]
@@ -268,7 +268,7 @@ def _side(gain: float, noise: float) -> int:
 def bench_world(planted, results: dict | None) -> str | None:
     """The bench's fair-comparison world with the same ground truth as `planted` ("default": as shipped; "smooth":
     only the smooth term changed, to the bench's size), or None when the bench did not measure this ground truth."""
-    from recsys_course import benchfigures
+    from recsys_course.course import benchfigures
 
     changed = changes(planted_from(planted))
     if not changed:
@@ -285,7 +285,8 @@ def beside_bench(paths: Paths, runs: list, planted, results: dict | None, noise:
     measured the same ground truth — whether the quick run reproduces the bench's direction."""
     import json
 
-    from recsys_course import benchfigures, builders
+    from recsys_course.course import benchfigures
+    from recsys_course.modeling import builders
 
     rows = json.loads((paths.prepared / "prepare.json").read_text())["train"]["rows"]
     by = {r.name: r for r in runs}

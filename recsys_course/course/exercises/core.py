@@ -25,7 +25,7 @@ STATUSES = (CORRECT, INCORRECT, RAISED, NOT_ATTEMPTED)
 # What a report (`progress`: its table, JSON and CSV) calls each status, and the mark an Outcome's text starts with.
 REPORTED = {CORRECT: "correct", INCORRECT: "incorrect", RAISED: "raised", NOT_ATTEMPTED: "not attempted"}
 MARKS = {CORRECT: "✅", INCORRECT: "❌", RAISED: "💥", NOT_ATTEMPTED: "⬜"}
-# The machine-readable form of an Outcome in a notebook's outputs (read by `recsys_course.progress`).
+# The machine-readable form of an Outcome in a notebook's outputs (read by `recsys_course.tools.progress`).
 OUTCOME_MIME = "application/vnd.recsys-course.outcome+json"
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
