@@ -161,3 +161,12 @@ def test_the_quick_run_is_set_beside_the_benchs_fair_rows_computed(tmp_path):
         assert "did not measure your ground truth" in last and '{"smooth": 1}' in last
     assert experiment.bench_world({}, bench) == "default" and experiment.bench_world({"smooth": 1.0}, bench) == "smooth"
     assert "not measured here" in experiment.beside_bench(paths, behind, {"smooth": 1.0}, None)[-1]
+    # one seed of a world: a gain with no spread is no direction (it was once read as "behind")
+    one_seed = {"fair": {"protocol": {}, "worlds": {"smooth": world((0.784,), (0.789,), 1.0)}}}
+    for mine in (behind, ahead):
+        said = experiment.beside_bench(paths, mine, {"smooth": 1.0}, one_seed, noise=0.01)
+        assert "one seed only" in said[1] and "no direction to reproduce yet" in said[-1]
+        assert not any("reproduces" in line or "NOT reproduce" in line for line in said)
+    assert bf.fair_side(bf.Spread(0.005, 0.0, 1)) is None and bf.fair_side(None) is None
+    assert bf.fair_side(bf.Spread(0.005, 0.001, 3)) == 1 and bf.fair_side(bf.Spread(-0.005, 0.001, 3)) == -1
+    assert bf.fair_side(bf.Spread(0.001, 0.003, 3)) == 0

@@ -285,15 +285,24 @@ def fair_gain(results: dict | None, world: str, name: str, base: str | None = No
     return Spread.of([r["auc"] - by_seed[r["seed"]] for r in a["runs"] if r["seed"] in by_seed])
 
 
+def fair_side(gain: Spread | None) -> int | None:
+    """+1 ahead, -1 behind, 0 within the noise (the mean gain within two standard errors of 0); None when not
+    measured or measured with one seed only (no spread to judge the noise by)."""
+    if gain is None or gain.n < 2:
+        return None
+    if abs(gain.mean) <= 2 * gain.sd / gain.n ** 0.5:
+        return 0
+    return 1 if gain.mean > 0 else -1
+
+
 def fair_verdict(gain: Spread | None, base: str) -> str:
-    """ahead of / behind / within the noise of `base` (the mean gain within two standard errors of 0)."""
+    """ahead of / behind / within the noise of `base`, in words (`fair_side` decides)."""
     if gain is None:
         return NOT_MEASURED
-    if gain.n < 2:
+    side = fair_side(gain)
+    if side is None:
         return f"one seed only, against {base}"
-    if abs(gain.mean) <= 2 * gain.sd / gain.n ** 0.5:
-        return f"within the noise of {base}"
-    return f"{'ahead of' if gain.mean > 0 else 'behind'} {base}"
+    return {1: f"ahead of {base}", -1: f"behind {base}", 0: f"within the noise of {base}"}[side]
 
 
 def fair_rate(results: dict | None, name: str, world: str = "default") -> float | None:
@@ -380,12 +389,8 @@ def fair_sentence(results: dict | None, world: str, name: str, base: str | None 
 
 
 def _side(results: dict | None, world: str, name: str, base: str) -> int | None:
-    """+1 ahead of `base`, -1 behind, 0 within the noise, None not measured (as `fair_verdict` decides)."""
-    g = fair_gain(results, world, name, base)
-    if g is None or g.n < 2:
-        return None
-    verdict = fair_verdict(g, base)
-    return 0 if verdict.startswith("within") else (1 if verdict.startswith("ahead") else -1)
+    """+1 ahead of `base`, -1 behind, 0 within the noise, None not measured or one seed (`fair_side`)."""
+    return fair_side(fair_gain(results, world, name, base))
 
 
 def fair_story(results: dict | None, world: str = "default") -> list[str]:
