@@ -43,13 +43,14 @@ def generate_month(out: Path, events: int, seed: int = 42, month: str = "2019-10
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    from recsys_course.config import SCALES
     from recsys_course.data import generate as g
     from recsys_course.data.formats import HEADER, month_filename
 
     start = time.perf_counter()
     root = np.random.SeedSequence(seed)
     s_cat, s_users, s_months = root.spawn(3)
-    spec = g.SCALES["workshop"]
+    spec = SCALES["workshop"]
     cat = g.make_catalogue(np.random.default_rng(s_cat), spec)
     users = g.make_users(np.random.default_rng(s_users), spec, cat)
     out.mkdir(parents=True, exist_ok=True)

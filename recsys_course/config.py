@@ -6,9 +6,37 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SYNTHETIC_SCALES = ("tiny", "small", "workshop")  # made by the generator
 REAL = "real"  # the REES46 downloads, prepared into data/real (README "Use the real data"); no ground truth
-SCALE_NAMES = SYNTHETIC_SCALES + (REAL,)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One scale: what the generator makes of it (no sizes: the real files) and how a notebook trains on it."""
+
+    name: str
+    epochs: int
+    batch_size: int
+    users: int = 0
+    products: int = 0
+    brands: int = 0
+    sessions: int = 0  # over the seven months
+    view_fraction: float = 1.0  # share of view events kept in the CSVs (labels never depend on it)
+
+    def generated(self) -> dict:
+        """What the generator's sidecar records of the scale."""
+        return {k: getattr(self, k) for k in ("name", "users", "products", "brands", "sessions", "view_fraction")}
+
+
+# The one table of scales. tiny has ~3,900 train rows: batch 128 gives ~30 steps an epoch (batch 4096 would give one),
+# its AUCs stay rough; small has ~290k train rows, ~70 steps an epoch. 2 epochs, as the bench and the 2022 tutorial.
+SCALES: dict[str, Scale] = {s.name: s for s in (
+    Scale("tiny", 2, 128, users=700, products=500, brands=60, sessions=60_000, view_fraction=1.0),
+    Scale("small", 2, 4096, users=42_000, products=16_000, brands=420, sessions=3_600_000, view_fraction=0.25),
+    Scale("workshop", 2, 4096, users=750_000, products=130_000, brands=2_650, sessions=36_000_000, view_fraction=0.1),
+    Scale(REAL, 2, 4096),
+)}
+SYNTHETIC_SCALES = tuple(name for name, s in SCALES.items() if s.sessions)  # made by the generator
+SCALE_NAMES = tuple(SCALES)
 
 
 def data_root() -> Path:
@@ -74,24 +102,6 @@ def _env_int(name: str, default: int) -> int:
 
 
 @dataclass(frozen=True)
-class Training:
-    """How a scale trains by default: enough gradient steps per epoch to learn something at every scale."""
-
-    epochs: int
-    batch_size: int
-
-
-# tiny has ~3,900 train rows: batch 128 gives ~30 steps an epoch (batch 4096 would give one); its AUCs stay rough.
-SCALE_TRAINING: dict[str, Training] = {
-    "tiny": Training(epochs=2, batch_size=128),
-    # 2 epochs, as the bench and the 2022 tutorial: its validation loss already rose in the second epoch
-    "small": Training(epochs=2, batch_size=4096),  # ~290k train rows: ~70 steps an epoch
-    "workshop": Training(epochs=2, batch_size=4096),
-    REAL: Training(epochs=2, batch_size=4096),
-}
-
-
-@dataclass(frozen=True)
 class Params:
     """A notebook's parameters: RECSYS_SCALE, RECSYS_EPOCHS, RECSYS_BATCH_SIZE, RECSYS_SEED."""
 
@@ -103,10 +113,10 @@ class Params:
     @classmethod
     def from_env(cls, epochs: int | None = None, batch_size: int | None = None, seed: int = 42) -> "Params":
         """The scale from RECSYS_SCALE (else the device's default); epochs and batch size from the arguments,
-        else the scale's `SCALE_TRAINING`; the environment variables override all of them."""
+        else the scale's (`SCALES`); the environment variables override all of them."""
         scale = os.environ.get("RECSYS_SCALE", "").strip() or default_scale()
         Paths.for_scale(scale)  # validates the name
-        train = SCALE_TRAINING[scale]
+        train = SCALES[scale]
         epochs = train.epochs if epochs is None else epochs
         batch_size = train.batch_size if batch_size is None else batch_size
         return cls(scale, _env_int("RECSYS_EPOCHS", epochs), _env_int("RECSYS_BATCH_SIZE", batch_size),

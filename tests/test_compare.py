@@ -95,15 +95,15 @@ def test_cross_kernel_picture_and_ranking(compared):
 
 def test_every_scale_trains_enough_steps_and_the_environment_overrides(tiny_prepared, monkeypatch):
     """tiny's default batch gives >= 20 gradient steps an epoch (batch 4096 gave one); RECSYS_* still override."""
-    from recsys_course.config import SCALE_TRAINING, Params
+    from recsys_course.config import SCALES, Params
 
     rows = json.loads((tiny_prepared / "prepare.json").read_text())["train"]["rows"]
-    assert rows // SCALE_TRAINING["tiny"].batch_size >= 20
+    assert rows // SCALES["tiny"].batch_size >= 20
     monkeypatch.setenv("RECSYS_SCALE", "tiny")
     monkeypatch.delenv("RECSYS_BATCH_SIZE", raising=False)
     monkeypatch.delenv("RECSYS_EPOCHS", raising=False)
-    assert (Params.from_env().batch_size, Params.from_env().epochs) == (SCALE_TRAINING["tiny"].batch_size,
-                                                                         SCALE_TRAINING["tiny"].epochs)
+    assert (Params.from_env().batch_size, Params.from_env().epochs) == (SCALES["tiny"].batch_size,
+                                                                         SCALES["tiny"].epochs)
     assert Params.from_env(epochs=5).epochs == 5  # a notebook's explicit choice beats the scale's
     monkeypatch.setenv("RECSYS_BATCH_SIZE", "64")
     monkeypatch.setenv("RECSYS_EPOCHS", "3")

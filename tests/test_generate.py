@@ -11,7 +11,8 @@ import pytest
 
 from recsys_course.data import taxonomy
 from recsys_course.data.formats import COLUMNS, HEADER
-from recsys_course.data.generate import SCALES, generate
+from recsys_course.config import SCALES, SYNTHETIC_SCALES
+from recsys_course.data.generate import generate
 from recsys_course.metrics import auc
 from recsys_course.data.oracle import META_FILE, ORACLE_FILE
 
@@ -51,7 +52,7 @@ def _check_format(raw) -> pd.DataFrame:
     return df
 
 
-@pytest.mark.parametrize("scale", list(SCALES))
+@pytest.mark.parametrize("scale", SYNTHETIC_SCALES)
 def test_raw_format_at_every_scale(tmp_path, scale):
     generate(tmp_path / "raw", scale=scale, seed=3, progress=False, max_sessions=20_000)
     _check_format(tmp_path / "raw")
@@ -314,7 +315,8 @@ def test_the_renaming_changed_names_only():
 
 
 def test_smooth_term_is_a_pure_three_way_interaction_of_its_size():
-    from recsys_course.data.generate import HOUR_PROFILE, SCALES, _smooth_term, make_catalogue
+    from recsys_course.config import SCALES
+    from recsys_course.data.generate import HOUR_PROFILE, _smooth_term, make_catalogue
 
     cat = make_catalogue(np.random.default_rng(3), SCALES["tiny"])
     top_share = np.bincount(cat.leaf_top[cat.leaf], weights=cat.popularity, minlength=len(cat.tops) + 1)

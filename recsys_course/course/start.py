@@ -31,7 +31,7 @@ def start(*stages: str, epochs: int | None = None, batch_size: int | None = None
           quiet_print: bool = False) -> Params:
     """Import TensorFlow quietly, set seeds, print the device line; check `stages` exist. Returns the parameters.
 
-    Epochs and batch size default to the scale's (`config.SCALE_TRAINING`); RECSYS_EPOCHS / RECSYS_BATCH_SIZE override.
+    Epochs and batch size default to the scale's (`config.SCALES`); RECSYS_EPOCHS / RECSYS_BATCH_SIZE override.
     """
     from recsys_course import quiet
 

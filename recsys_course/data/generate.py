@@ -37,28 +37,15 @@ from recsys_course.data import formats, taxonomy
 from recsys_course.device import usable_cores
 from recsys_course.files import atomic_output
 from recsys_course.data.formats import HEADER, MONTHS, month_filename
+from recsys_course.config import SCALES, SYNTHETIC_SCALES, Scale
 from recsys_course.metrics import auc
 from recsys_course.data.oracle import META_FILE, ORACLE_FILE
 
+# The generator's name in its sidecar: the module's name before the package had folders, kept so that a seed still
+# gives the same bytes (the golden digests and the bench's figures were recorded on them).
+GENERATOR = "recsys_course.generate"  # layout: keep
 EVENT_TYPES = np.array(formats.EVENT_TYPES)
 VIEW, CART, PURCHASE = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class Scale:
-    name: str
-    users: int
-    products: int
-    brands: int
-    sessions: int  # over the seven months
-    view_fraction: float  # share of view events kept in the CSVs (labels never depend on it)
-
-
-SCALES: dict[str, Scale] = {
-    "tiny": Scale("tiny", users=700, products=500, brands=60, sessions=60_000, view_fraction=1.0),
-    "small": Scale("small", users=42_000, products=16_000, brands=420, sessions=3_600_000, view_fraction=0.25),
-    "workshop": Scale("workshop", users=750_000, products=130_000, brands=2_650, sessions=36_000_000, view_fraction=0.1),
-}
 
 
 @dataclass(frozen=True)
@@ -576,15 +563,15 @@ def generate(out: str | os.PathLike, scale: str = "tiny", seed: int = 42, view_f
     `max_sessions` caps the sessions simulated (the scale's catalogue and users stay as they are): a quick
     preview of a large scale's format, used by the tests.
     """
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
+    if scale not in SYNTHETIC_SCALES:
+        raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SYNTHETIC_SCALES)}")
     spec = SCALES[scale]
     view_fraction = spec.view_fraction if view_fraction is None else float(view_fraction)
     if not 0.0 < view_fraction <= 1.0:
         raise ValueError(f"view_fraction must be in (0, 1], got {view_fraction}")
     planted = planted_from(planted)  # validated before anything is written
     if max_sessions is not None:
-        spec = Scale(**{**asdict(spec), "sessions": min(spec.sessions, int(max_sessions))})
+        spec = replace(spec, sessions=min(spec.sessions, int(max_sessions)))
     with atomic_output(out) as tmp:
         meta = _generate_into(tmp, spec, seed, view_fraction, gzip, progress, planted)
     return meta
@@ -674,8 +661,8 @@ def _generate_into(tmp: Path, spec: Scale, seed: int, view_fraction: float, gzip
     else:
         planted_meta["smooth_features"] = list(SMOOTH_FEATURES)  # its table (~130k cells) is not written
     meta = {
-        "generator": "recsys_course.data.generate",
-        "scale": asdict(spec),
+        "generator": GENERATOR,
+        "scale": spec.generated(),
         "seed": seed,
         "view_fraction": view_fraction,
         "files": counts,

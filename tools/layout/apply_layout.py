@@ -114,6 +114,15 @@ RENAMED = {f"from {PKG}.course.start import set_seeds": f"from {PKG}.modeling.tr
 
 
 def rewrite(text: str) -> str:
+    """Every reference in `text` moved; a line marked `# layout: keep` is left as it is."""
+    kept = [line for line in text.splitlines() if line.endswith("# layout: keep")]
+    text = _rewrite(text)
+    for line in kept:
+        text = text.replace(_rewrite(line), line)
+    return text
+
+
+def _rewrite(text: str) -> str:
     text = _drop_facade(text)
     text = _FROM_IMPORT.sub(_regroup, text)
     text = _DOTTED.sub(lambda m: f"{PKG}.{target(m[1])}", text)
