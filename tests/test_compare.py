@@ -39,11 +39,11 @@ def compared(tiny_processed, tiny_prepared) -> Compared:
     crosses = builders.strongest_crosses(pd.read_parquet(tiny_prepared / "train"))
     # the classic comparison's models (the fair comparison's new families are trained by notebook 04 and
     # tests/test_fair.py): every one of them must learn
-    builders = builders.standard_models(schema, names=BENCH_MODELS, pair=crosses.pair, triple=crosses.triple,
+    builds = builders.standard_models(schema, names=BENCH_MODELS, pair=crosses.pair, triple=crosses.triple,
                                       enough_bins=crosses.enough_bins)
-    results = training.compare(builders, train, valid, epochs=3, batch_size=256, seed=42)
+    results = training.compare(builds, train, valid, epochs=3, batch_size=256, seed=42)
     oracle = json.loads((tiny_prepared / "prepare.json").read_text())["oracle"]["valid"]["auc"]
-    return Compared(paths, valid, schema, builders, {r.name: r for r in results}, oracle, crosses)
+    return Compared(paths, valid, schema, builds, {r.name: r for r in results}, oracle, crosses)
 
 
 def test_every_model_learns_and_stays_below_the_oracle(compared):

@@ -48,9 +48,9 @@ def test_a_partial_run_marks_what_is_not_measured_yet():
     table = "\n".join(report._fair(r))
     assert f"| {b.DCN_WITH_DOTS} | not measured yet |" in table and "### World `smooth`" in table
     assert table.split("### World `smooth`")[1].strip().startswith("(the same data") and "Not measured yet." in table
-    readme = readme.readme_findings(r)
-    assert "**smooth** (the same data with the smooth 3-way term on): not measured yet." in readme
-    assert f"- {b.CONCAT_MLP} vs {b.DLRM}: not measured yet" in readme
+    findings = readme.readme_findings(r)
+    assert "**smooth** (the same data with the smooth 3-way term on): not measured yet." in findings
+    assert f"- {b.CONCAT_MLP} vs {b.DLRM}: not measured yet" in findings
 
 
 def test_the_verdicts_are_computed_ahead_behind_or_within_the_noise():

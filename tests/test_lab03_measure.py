@@ -76,7 +76,7 @@ def test_the_section_trains_only_once_q3_is_correct_and_keeps_four_exercises():
 
 def test_the_section_trains_the_strongest_triple_not_q3s_answer():
     _, section = _section()
-    training = [c.source for c in section if c.cell_type == "code" and "models.compare(" in c.source]
+    training = [c.source for c in section if c.cell_type == "code" and "training.compare(" in c.source]
     assert len(training) == 1 and "embed_cross=True" in training[0]
     assert training[0].count("cross=triple") == 3 and "cross_features" not in training[0]
 
