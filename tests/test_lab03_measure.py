@@ -114,7 +114,7 @@ def _run_counting_cells(sizes: dict, n: int, cross_features) -> tuple[str, list]
     scope = {"q3": _Ready(), "q4": _Ready(), "rows": rows, "CANDIDATES": list(sizes), "analysis": analysis,
              "cross_features": cross_features, "pd": pd, "mm": mm, "schema": schema, "display": shown.append,
              "params": SimpleNamespace(paths=SimpleNamespace(train="train")),
-             "models": SimpleNamespace(read_processed=lambda path, columns: rows[columns])}
+             "data": SimpleNamespace(read_processed=lambda path, columns: rows[columns])}
     _, section = _section()
     cells = [c.source for c in section if c.cell_type == "code"]
     out = io.StringIO()

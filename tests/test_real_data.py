@@ -37,7 +37,8 @@ def test_the_labs_left_out_read_no_course_data():
                          if c.cell_type == "code")
         assert "rc.start()" in code and "params.paths" not in code, name
         # what it loads is the data it made itself (experiment.make), never the course's
-        assert all(call == "models.load(lab_paths)" for call in re.findall(r"models\.load\([^)]*\)", code)), name
+        loads = re.findall(r"\bdata\.load\([^)]*\)", code)
+        assert loads and all(call == "data.load(lab_paths)" for call in loads), (name, loads)
         assert "lab_paths = experiment.make(" in code, name
 
 

@@ -122,7 +122,21 @@ def rewrite(text: str) -> str:
     return text
 
 
+_FROM_FACADE = re.compile(rf"^(?P<indent>[ \t]*)from {PKG}\.models import (?P<names>[\w ,]+)$", re.MULTILINE)
+HOME_MODULE = {"data": f"{PKG}.data", "training": f"{PKG}.modeling.training", "builders": f"{PKG}.modeling.builders",
+               "ranking": f"{PKG}.modeling.ranking"}
+
+
+def _from_facade(match: re.Match) -> str:
+    """`from recsys_course.models import load, compare` -> one import from each name's home module."""
+    groups: dict[str, list[str]] = {}
+    for name in (n.strip() for n in match["names"].split(",") if n.strip()):
+        groups.setdefault(HOME_MODULE[HOME[name]], []).append(name)
+    return "\n".join(f"{match['indent']}from {mod} import {', '.join(names)}" for mod, names in groups.items())
+
+
 def _rewrite(text: str) -> str:
+    text = _FROM_FACADE.sub(_from_facade, text)
     text = _drop_facade(text)
     text = _FROM_IMPORT.sub(_regroup, text)
     text = _DOTTED.sub(lambda m: f"{PKG}.{target(m[1])}", text)
