@@ -1,9 +1,10 @@
-"""Lab 05's experiments: the course's data made again with a changed ground truth, at a quick size, and the
-contenders measured on it (DLRM, DLRM + the 3-way cross, DLRM + the pair cross, a DCN).
+"""Lab 05's experiments: the course's data made again with a changed ground truth, at a quick size, and what a
+measurement of its contenders (DLRM, DLRM + the 3-way cross, DLRM + the pair cross, a DCN) says.
 
 Only plumbing lives here: making the data (the same steps as `make data`: generate -> prepare -> NVTabular, with
-`generate(planted=...)`, into `data/experiments/<name>`, skipped when it is already there), what the generator planted
-its terms on, and measuring contenders the lab builds from Merlin blocks in its own cells. From a shell:
+`generate(planted=...)`, into `data/experiments/<name>`, skipped when it is already there), the quick size and how it
+trains (`quick_for`), what the generator planted its terms on, the noise, and sentences computed from a measurement.
+The lab builds its contenders from Merlin blocks and trains them in its own cells. From a shell:
 `python -m recsys_course generate --out DIR/raw --planted cross=0 triple=1`, then `prepare --raw DIR/raw --out DIR`.
 """
 from __future__ import annotations
@@ -125,77 +126,12 @@ def crossed(paths: Paths) -> dict[str, str]:
     return {name: said[name] for name in CONTENDERS}
 
 
-def _course_contenders(paths: Paths, schema) -> dict:
-    """The contenders from recsys_course.builders: only for copies of lab 05 made before it built them in its cells
-    (`measure(paths, scale)`); the same architectures."""
-    from recsys_course import builders
-
-    pair, triple = planted_features(paths)
-    build = {DLRM: lambda: builders.dlrm(schema),
-             PAIR: lambda: builders.dlrm(schema, cross=pair, num_bins=enough_bins(paths, pair)),
-             TRIPLE: lambda: builders.dlrm(schema, cross=triple, num_bins=enough_bins(paths, triple)),
-             DCN: lambda: builders.dcn(schema, 2)}
-    return {name: build[name] for name in CONTENDERS}
-
-
-def measure(paths: Paths, contenders: "Mapping | str", scale: str | None = None, seed: int = 42) -> list:
-    """Train each contender on the experiment's data until its AUC on a slice of the train rows stops improving (same
-    seed, batches, rate and stopping rule for all): one FitResult each, in order, scored on the validation rows.
-
-    `contenders` maps a name to a function that builds a fresh model (lab 05 writes them with Merlin blocks).
-    `measure(paths, scale, seed=...)` (a lab copy from before) measures the course's builders of the same models.
-    """
-    from recsys_course.data import load
-
-    old_call = isinstance(contenders, str)  # measure(paths, scale, seed=...)
-    if not old_call and (not isinstance(contenders, Mapping) or not contenders
-                         or not all(callable(b) for b in contenders.values())):
-        raise TypeError("`contenders` should be a dict {name: a function that builds a fresh model}, got "
-                        f"{type(contenders).__name__}")
-    if not old_call and scale is None:
-        raise TypeError("measure(paths, contenders, scale, seed): say the course's scale (params.scale)")
-    train, valid, schema = load(paths)
-    if old_call:
-        contenders, scale = _course_contenders(paths, schema), contenders
-    quick = quick_for(scale)
-    fit_rows, stop_rows = stop_slice(train, schema, quick.stop_share, seed)
-    return [fit_until_stopped(name, build, fit_rows, stop_rows, valid, quick, seed, quick.learning_rate)
-            for name, build in contenders.items()]
-
-
-def stop_slice(train, schema, share: float, seed: int) -> tuple:
-    """(rows to fit, rows to stop on): a random `share` of the train rows held out, as Merlin datasets."""
-    import numpy as np
-    from merlin.io import Dataset
-
-    frame = train.to_ddf().compute()
-    held = np.zeros(len(frame), dtype=bool)
-    held[np.random.default_rng(seed).permutation(len(frame))[: max(1, int(share * len(frame)))]] = True
-    return (Dataset(frame[~held].reset_index(drop=True), schema=schema),
-            Dataset(frame[held].reset_index(drop=True), schema=schema))
-
-
-def fit_until_stopped(name: str, build, fit_rows, stop_rows, valid, quick: Quick, seed: int,
-                      learning_rate: float = 1e-3):
-    """One contender: Keras EarlyStopping on the stop slice's AUC, the best epoch's weights, scored on `valid`."""
-    import tensorflow as tf
-
-    from recsys_course.notebook import set_seeds
-    from recsys_course.training import FitResult, compile_model
-
-    set_seeds(seed)
-    model = compile_model(build(), learning_rate)
-    stopper = tf.keras.callbacks.EarlyStopping(monitor="val_auc", mode="max", patience=quick.patience,
-                                               restore_best_weights=True)
-    history = model.fit(fit_rows, validation_data=stop_rows, epochs=quick.max_epochs, batch_size=quick.batch_size,
-                        callbacks=[stopper], shuffle=True, verbose=0)
-    if stopper.stopped_epoch == 0 and stopper.best_weights is not None:
-        model.set_weights(stopper.best_weights)  # ran to the cap: Keras restores the best epoch only when it stops
-    scores = model.evaluate(valid, batch_size=quick.batch_size, return_dict=True, verbose=0)
-    record = {k: [float(x) for x in v] for k, v in history.history.items()}
-    record["best_epoch"] = [stopper.best_epoch + 1]
-    return FitResult(name, float(scores["auc"]), float(scores["loss"]), int(model.count_params()), record,
-                     model=model)
+def measure(*args, **kwargs):
+    """Lab 05 trains its contenders in its own cells now (the split, the Keras loop and the evaluation are the lesson);
+    a copy of the lab from before, which called this, is told how to get the new cells."""
+    raise RuntimeError("lab 05 now trains its contenders in its own cells (split_rows, train_until_stopped): get the "
+                       "new lab with `git checkout labs/05_ground_truth_lab.ipynb` (save your copy under another name "
+                       "first), or `make labs`.")
 
 
 def epochs_table(runs: list):
