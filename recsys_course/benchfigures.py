@@ -370,7 +370,7 @@ from recsys_course.builders import CONCAT_MLP, DCN_PARALLEL, DCN_WITH_DOTS  # no
 
 def fair_sentence(results: dict | None, world: str, name: str, base: str | None = None) -> str:
     """`name` against `base` (default DLRM) in `world`, paired over the seeds, in words; "not measured yet" when either
-    is absent. The one sentence builder of the fair comparison (README, RESULTS.md and notebook 04 all use it)."""
+    is absent. The one sentence builder of the fair comparison (the README and RESULTS.md use it)."""
     from recsys_course.builders import DLRM
 
     base = base or DLRM
