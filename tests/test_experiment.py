@@ -45,6 +45,7 @@ def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing
     rows = pd.read_parquet(paths.prepared / "train")
     assert experiment.enough_bins(paths, triple) == 2 * rows.groupby(list(triple), dropna=False).ngroups
     assert list(experiment.crossed(paths)) == list(experiment.CONTENDERS)
+    _the_labs_split_holds_out_a_tenth_of_the_train_rows(paths, len(rows))
     # every contender of the lab trains at the rate the bench's fair sweep chose for DLRM and the stacked DCN in the
     # course's data (bench/results.json): a new bench run that chooses otherwise makes this fail
     from recsys_course import benchfigures, builders
@@ -52,6 +53,35 @@ def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing
     bench = benchfigures.load()
     assert {benchfigures.fair_rate(bench, n) for n in (builders.DLRM, builders.DCN_2)} == {
         experiment.quick_for("small").learning_rate}
+
+
+def _lab_cell(start: str) -> str:
+    import nbformat
+
+    from conftest import REPO
+
+    nb = nbformat.read(REPO / "solutions" / "05_ground_truth_solution.ipynb", as_version=4)
+    return next(c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(start))
+
+
+def _the_labs_split_holds_out_a_tenth_of_the_train_rows(paths, train_rows: int) -> None:
+    """Lab 05's own split cell: the stop slice is a tenth of the TRAIN rows, apart from the rows fitted; the
+    validation rows are returned whole, untouched."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from merlin.io import Dataset
+
+    from recsys_course import models
+
+    ns = {"np": np, "Dataset": Dataset, "models": models, "experiment": experiment,
+          "params": SimpleNamespace(scale="tiny", seed=3)}
+    exec(_lab_cell("quick = experiment.quick_for"), ns)  # noqa: S102 - the lab's own cell
+    fit, stop, valid = ns["split_rows"](paths)
+    fit_rows, stop_rows = fit.to_ddf().compute(), stop.to_ddf().compute()
+    assert len(fit_rows) + len(stop_rows) == train_rows and len(stop_rows) == int(0.1 * train_rows)
+    assert valid.num_rows == models.load(paths)[1].num_rows
+    assert ns["quick"] == experiment.quick_for("tiny")
 
 
 def test_the_learner_may_change_the_interactions_the_generator_has():
