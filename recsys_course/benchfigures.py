@@ -1,5 +1,6 @@
-"""Figures the notebooks quote, never typed by hand: read from bench/results.json, quoted from published sources,
-and sentences built from numbers ("X beats Y by …").
+"""Figures the notebooks quote, never typed by hand: read from bench/results.json or quoted from published sources,
+shown as tables (notebook 04: one per world of the fair comparison) and as sentences built from numbers ("X beats Y
+by …") where a verdict is drawn.
 
 `make bench` writes bench/results.json (3 seeds at `small`); the notebooks render their bench tables and sentences
 from it at run time, so a new bench run changes the notebooks' words with it.
