@@ -54,16 +54,44 @@ def test_make_records_the_ground_truth_once_and_refuses_a_bad_one_before_writing
     fit, stop = seen[0][2], seen[0][3]  # a tenth of the train rows held out to stop on, the rest fitted
     assert fit + stop == len(rows) and stop == int(0.1 * len(rows))
     assert seen[0][4] == experiment.quick_for("tiny") and seen[0][6] == experiment.quick_for("tiny").learning_rate
-    # at the lab's size every contender trains at the rate the bench's fair sweep chose for DLRM and the stacked DCN
-    # in the course's data (bench/results.json): a new bench run that chooses otherwise makes this fail
+    _the_labs_split_holds_out_a_tenth_of_the_train_rows(paths, len(rows))
+    # every contender of the lab trains at the rate the bench's fair sweep chose for DLRM and the stacked DCN in the
+    # course's data (bench/results.json): a new bench run that chooses otherwise makes this fail
     from recsys_course.course import benchfigures
     from recsys_course.modeling import builders
 
     bench = benchfigures.load()
     assert {benchfigures.fair_rate(bench, n) for n in (builders.DLRM, builders.DCN_2)} == {
         experiment.quick_for("small").learning_rate}
-    mine = {experiment.DLRM: lambda: None}
-    assert experiment.measure(paths, mine, "tiny", seed=3) == [experiment.DLRM] and seen[-1][1] is mine[experiment.DLRM]
+
+
+def _lab_cell(start: str) -> str:
+    import nbformat
+
+    from conftest import REPO
+
+    nb = nbformat.read(REPO / "solutions" / "05_ground_truth_solution.ipynb", as_version=4)
+    return next(c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(start))
+
+
+def _the_labs_split_holds_out_a_tenth_of_the_train_rows(paths, train_rows: int) -> None:
+    """Lab 05's own split cell: the stop slice is a tenth of the TRAIN rows, apart from the rows fitted; the
+    validation rows are returned whole, untouched."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    from merlin.io import Dataset
+
+    from recsys_course import data
+
+    ns = {"np": np, "Dataset": Dataset, "data": data, "experiment": experiment,
+          "params": SimpleNamespace(scale="tiny", seed=3)}
+    exec(_lab_cell("quick = experiment.quick_for"), ns)  # noqa: S102 - the lab's own cell
+    fit, stop, valid = ns["split_rows"](paths)
+    fit_rows, stop_rows = fit.to_ddf().compute(), stop.to_ddf().compute()
+    assert len(fit_rows) + len(stop_rows) == train_rows and len(stop_rows) == int(0.1 * train_rows)
+    assert valid.num_rows == data.load(paths)[1].num_rows
+    assert ns["quick"] == experiment.quick_for("tiny")
 
 
 def test_the_learner_may_change_the_interactions_the_generator_has():
@@ -74,16 +102,12 @@ def test_the_learner_may_change_the_interactions_the_generator_has():
     assert experiment.DCN in experiment.CONTENDERS and len(experiment.CONTENDERS) == 4
 
 
-def test_measure_refuses_contenders_that_are_not_builders_before_reading_anything(tmp_path):
-    from recsys_course.config import Paths
-
-    nowhere = Paths("tiny", tmp_path / "absent")
-    for bad in ({}, ["DLRM"], {experiment.DLRM: "a model"}):
-        with pytest.raises(TypeError, match="a function that builds a fresh model"):
-            experiment.measure(nowhere, bad, "tiny")
+def test_measure_for_older_lab_copies_refuses_what_is_not_contenders():
+    """Older copies of lab 05 call experiment.measure; a wrong argument gets a message that names it."""
+    with pytest.raises(TypeError, match="should be a dict"):
+        experiment.measure("paths", [lambda: None], "tiny", seed=3)
     with pytest.raises(TypeError, match="say the course's scale"):
-        experiment.measure(nowhere, {experiment.DLRM: lambda: None})
-    assert not (tmp_path / "absent").exists()
+        experiment.measure("paths", {experiment.DLRM: lambda: None}, seed=3)
 
 
 def test_the_auc_standard_error_matches_a_simulation():

@@ -60,78 +60,76 @@ def test_figures_are_the_runs_and_the_paired_gain_is_seed_by_seed():
     assert bf.fair_gain(res, "default", builders.DCN_2, builders.DLRM) == bf.Spread(-0.5, 0.1, 3)
 
 
-def test_the_table_is_one_table_with_a_row_per_measured_family_and_says_what_a_world_did_not_measure():
+def test_each_world_is_one_table_with_the_oracle_and_a_row_per_measured_family():
     res = synthetic()
-    table = bf.fair_table(res, builders.FAIR_MODELS, builders.DLRM)
+    table = bf.fair_table(res, "default", builders.FAIR_MODELS, builders.DLRM)
     measured = [n for n in builders.FAIR_MODELS if n in res["fair"]["worlds"]["default"]["families"]]
-    assert list(table.index) == measured  # in the notebook's order; families no world measured are left out
-    assert set(table.columns.get_level_values(0)) == {"", "default", "smooth"}
+    assert list(table.index) == ["oracle (the generator's true probabilities)", *measured]  # the notebook's order
+    assert list(table.columns) == ["params", "rate", "valid AUC", "gain vs DLRM", "verdict vs DLRM",
+                                   "best epoch per seed (cap 8)"]
+    assert table.loc["oracle (the generator's true probabilities)", "valid AUC"] == "0.7858"
     row = table.loc[builders.DCN_2]
-    assert row[("default", "valid AUC")] == str(bf.fair_auc(res, "default", builders.DCN_2))
+    assert row["valid AUC"] == str(bf.fair_auc(res, "default", builders.DCN_2))
     gain = bf.fair_gain(res, "default", builders.DCN_2, builders.DLRM)
-    assert row[("default", "gain vs DLRM")] == f"{gain.mean:+.4f} ± {gain.sd:.4f}"
-    assert row[("default", "verdict")] == "behind DLRM"
-    assert row[("smooth", "verdict")] == "ahead of DLRM"
-    assert row[("default", "rate · best epochs")] == "0.001 · 3, 3, 8" and row[("", "params")] == 1000
-    assert table.loc[bf.DCN_WITH_DOTS][("default", "verdict")] == "within the noise of DLRM"
-    assert table.loc[bf.DCN_WITH_DOTS][("smooth", "valid AUC")] == bf.NOT_MEASURED  # a world without that family
-    assert table.loc[bf.DCN_WITH_DOTS][("smooth", "verdict")] == ""
+    assert row["gain vs DLRM"] == f"{gain.mean:+.4f} ± {gain.sd:.4f}" and row["verdict vs DLRM"] == "behind"
+    assert row["rate"] == "0.001" and row["best epoch per seed (cap 8)"] == "3, 3, 8" and row["params"] == "1,000"
+    assert table.loc[bf.DCN_WITH_DOTS, "verdict vs DLRM"] == "within the noise"
+    assert table.loc[builders.DLRM, "gain vs DLRM"] == table.loc[builders.DLRM, "verdict vs DLRM"] == ""
     assert builders.DCN_RANK_D4 not in table.index
-    only_default = bf.fair_table(synthetic(smooth=False), builders.FAIR_MODELS, builders.DLRM)
-    assert set(only_default.columns.get_level_values(0)) == {"", "default"}
-    assert bf.fair_table(res, ["no such family"], builders.DLRM) is None
+    smooth = bf.fair_table(res, "smooth", builders.FAIR_MODELS, builders.DLRM)
+    assert list(smooth.index) == [builders.DLRM, builders.DCN_2]  # no oracle there; only what it measured
+    assert smooth.loc[builders.DCN_2, "verdict vs DLRM"] == "ahead"
+    assert bf.fair_table(synthetic(smooth=False), "smooth", builders.FAIR_MODELS, builders.DLRM) is None
+    assert bf.fair_table(res, "default", ["no such family"], builders.DLRM) is None
 
 
 def test_the_story_is_computed_from_the_figures():
     res = synthetic()
     story = bf.fair_story(res, "default")
-    assert story[0] == bf.fair_sentence(res, "default", builders.DCN_2, builders.DLRM)
-    assert story[2] == bf.fair_sentence(res, "default", builders.DCN_2, builders.CONCAT_MLP)  # against another base
-    assert "behind" in story[0]
-    assert any("loss comes from what it drops" in s for s in story)
-    assert any("add nothing measurable" in s for s in story)  # DCN within the noise of concat → MLP
+    assert len(story) == 2 and "loss comes from what it drops" in story[0]
+    g = bf.fair_gain(res, "default", builders.DCN_2, builders.CONCAT_MLP)  # against another base: not in the table
+    assert "add nothing measurable" in story[1] and f"{g.mean:+.4f} ± {g.sd:.4f} AUC over 3 seeds" in story[1]
     # the same sentences follow the numbers: the hybrid made clearly worse than DLRM
     worse = copy.deepcopy(res)
     for r in worse["fair"]["worlds"]["default"]["families"][bf.DCN_WITH_DOTS]["runs"]:
         r["auc"] -= 0.01
     assert any("cost AUC even beside" in s for s in bf.fair_story(worse, "default"))
     assert not any("loss comes from what it drops" in s for s in bf.fair_story(worse, "default"))
-    assert bf.fair_story(res, "smooth")[0].endswith(f"ahead of {builders.DLRM}")
-    assert f"{bf.DCN_WITH_DOTS} vs {builders.DLRM}: {bf.NOT_MEASURED}" in bf.fair_story(res, "smooth")
+    better = copy.deepcopy(res)
+    for r in better["fair"]["worlds"]["default"]["families"][builders.DCN_2]["runs"]:
+        r["auc"] += 0.02
+    assert "cross layers add AUC: +" in bf.fair_story(better, "default")[-1]
+    assert bf.fair_story(res, "smooth") == []  # neither the hybrid nor concat → MLP measured there: nothing to say
 
 
-def test_convergence_names_the_families_still_improving_at_the_cap():
-    res = synthetic()
-    assert bf.fair_convergence(res, "default") == [
-        f"world `default`: still improving at the cap of 8 epochs in at least one seed: {builders.DCN_2}."]
-    assert "every family stopped before the cap" in bf.fair_convergence(res, "smooth")[0]
-
-
-def test_the_published_figures_sit_beside_the_fair_gain():
-    lines = bf.fair_vs_published(synthetic())
-    assert lines[0].startswith("2022 workshop (real REES46, one seed, 2 epochs") and "+0.0083" in lines[0]
-    assert any("Criteo_x1): DCN-V2 − DLRM = +0.0004" in s for s in lines)
+def test_the_published_figures_and_dcn_against_dlrm_wherever_measured():
+    published = bf.published_table()
+    assert published.loc[("BARS", "Criteo_x1", "DCN-V2"), "AUC"] == 0.8142
+    assert "github.com/reczoo/BARS" in bf.published_sources()
+    table = bf.dcn_vs_dlrm_table(synthetic())
+    assert table.loc[("2022 workshop", "real REES46, one seed, 2 epochs")]["AUC difference"].tolist() == [
+        "+0.0083", "+0.0093"]
+    assert table.loc[("BARS", "Criteo_x1"), "AUC difference"].tolist() == ["+0.0004"]
     g = bf.fair_gain(synthetic(), "default", builders.DCN_2, builders.DLRM)
-    assert any(f"{g.mean:+.4f} ± {g.sd:.4f} over 3 seeds — behind" in s for s in lines)
-    assert bf.NOT_MEASURED in bf.fair_vs_published({})[-1]
+    bench = table.loc["this bench"]
+    assert bench.iloc[0]["AUC difference"] == f"{g.mean:+.4f} ± {g.sd:.4f}" and bench.iloc[0]["verdict"] == "behind"
+    assert bench.iloc[0]["one seed's difference moves by"] == f"±{2 * g.sd:.4f}" and len(bench) == 2
+    assert "this bench" not in bf.dcn_vs_dlrm_table({}).index.get_level_values(0)
 
 
 @pytest.mark.parametrize("results", [None, {}, {"models": {}}, {"fair": {}}, {"fair": {"worlds": {}}}])
 def test_without_the_fair_key_nothing_misleading_is_shown(results):
     assert bf.fair(results) is None and bf.fair_world(results) is None
-    assert bf.fair_table(results, builders.FAIR_MODELS, builders.DLRM) is None
+    assert bf.fair_table(results, "default", builders.FAIR_MODELS, builders.DLRM) is None
     assert bf.NOT_MEASURED in bf.fair_protocol(results)
     assert bf.fair_story(results) == [f"world `default`: {bf.NOT_MEASURED}"]
-    assert bf.fair_convergence(results) == [f"world `default`: {bf.NOT_MEASURED}"]
     assert bf.fair_gain(results, "default", builders.DCN_2, builders.DLRM) is None
-    assert bf.fair_oracle_sentence(results) is None
 
 
 def test_the_protocol_sentence_reads_the_protocol():
     text = bf.fair_protocol(synthetic())
     assert "3 seeds, batch 4096" in text and "0.001, 0.003, 0.01" in text and "up to 8 epochs" in text
     assert "10% slice of the train rows (never the validation rows)" in text and "2 epoch(s)" in text
-    assert bf.fair_oracle_sentence(synthetic()) == "The oracle's valid AUC in each world — default: 0.7858."
 
 
 # ---- notebook 04's bench cells, run on a synthetic results dict and on none (no training needed) ----
@@ -142,13 +140,15 @@ def _bench_cells() -> list[str]:
     from conftest import REPO
 
     nb = nbformat.read(REPO / "notebooks" / "04_compare_and_inspect.ipynb", as_version=4)
-    quoting = ("benchfigures.fair_protocol(", "benchfigures.fair_story(", "benchfigures.fair_vs_published(")
+    quoting = ("benchfigures.fair_protocol(", "benchfigures.fair_table(", "benchfigures.fair_story(",
+               "benchfigures.published_table(", "benchfigures.dcn_vs_dlrm_table(")
     cells = [c.source for c in nb.cells if c.cell_type == "code" and any(q in c.source for q in quoting)]
-    assert len(cells) == 3, "notebook 04 should quote the fair table, its story and the published figures"
+    assert len(cells) == 5, "notebook 04 should quote the protocol, the fair tables, the story, the published figures"
     return cells
 
 
 def _run_bench_cells(bench) -> str:
+    import ast
     import contextlib
     import io
     from types import SimpleNamespace
@@ -160,38 +160,44 @@ def _run_bench_cells(bench) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         for source in _bench_cells():
-            exec(source, ns)  # noqa: S102 - the notebook's own cells
+            tree = ast.parse(source)
+            last = tree.body.pop() if isinstance(tree.body[-1], ast.Expr) else None
+            exec(compile(tree, "cell", "exec"), ns)  # noqa: S102 - the notebook's own cells
+            if last is not None:  # a cell's last expression is displayed
+                value = eval(compile(ast.Expression(last.value), "cell", "eval"), ns)  # noqa: S307
+                if value is not None:
+                    shown.append(value)
     return out.getvalue() + "\n".join(t.to_string() for t in shown)
 
 
-def test_notebook_04_shows_the_fair_table_and_story_when_the_bench_has_them():
+def test_notebook_04_shows_the_fair_tables_and_story_when_the_bench_has_them():
     res = synthetic()
     text = _run_bench_cells(res)
     assert bf.fair_protocol(res) in text and bf.NOT_MEASURED not in bf.fair_protocol(res)
-    for line in bf.fair_story(res, "default") + bf.fair_story(res, "smooth") + bf.fair_convergence(res, "default"):
+    for line in bf.fair_story(res, "default") + bf.fair_story(res, "smooth"):
         assert line in text
-    assert str(bf.fair_auc(res, "default", builders.DCN_2)) in text  # the table itself
-    assert all(line in text for line in bf.fair_vs_published(res))
+    for world in ("default", "smooth"):
+        assert bf.fair_table(res, world, builders.FAIR_MODELS, builders.DLRM).to_string() in text  # the tables
+    assert bf.dcn_vs_dlrm_table(res).to_string() in text and bf.published_table().to_string() in text
 
 
 def test_notebook_04_says_not_measured_yet_without_the_fair_key():
     text = _run_bench_cells(None)
     assert bf.fair_protocol(None) in text and "not measured yet" in text
     assert "world `smooth`" not in text  # a world the bench did not measure is not shown at all
-    assert "±" not in text.split("Source:")[-1]  # no fair figure is made up
+    assert "±" not in text and "this bench" not in text  # no fair figure is made up
 
 
 def test_the_notebooks_controlled_case_is_set_beside_the_benchs_seeds():
-    """Notebook 04's own seed gives one error ratio, the bench's seeds a range: both printed, computed from the runs."""
-    def run(seed, ratio):
-        return {"seed": seed, "cross": "CrossBlock depth 2", "mlp": "MLP 128-64", "error_ratio": ratio,
-                "clearly_better": ratio >= 5}
+    """Notebook 04's own seed gives one error ratio, the bench's seeds theirs: one table, computed from the runs."""
+    def run(seed, cross, mlp):
+        return {"seed": seed, "cross": "CrossBlock depth 2", "mlp": "MLP 128-64",
+                "models": {"CrossBlock depth 2": {"rmse": cross}, "MLP 128-64": {"rmse": mlp}}}
 
-    bench = {"controlled_dcn_runs": [run(1, 9.9), run(2, 11.6), run(3, 10.4)]}
-    inside, outside = run(42, 10.1), run(42, 15.4)
-    assert bf.controlled_beside(bench, outside) == (
-        "this notebook's seed (42): CrossBlock depth 2 has an error 15× smaller than MLP 128-64; the bench's seeds "
-        "(1, 2, 3): 10× smaller to 12× smaller — this seed is outside that range. Clearly better (at least 5×) in 4 of "
-        "4 seeds.")
-    assert "this seed is inside that range" in bf.controlled_beside(bench, inside)
-    assert bf.controlled_beside(None, outside).endswith("the bench has no controlled case over seeds to set it beside.")
+    bench = {"controlled_dcn_runs": [run(1, 0.002, 0.0198), run(2, 0.002, 0.0232), run(3, 0.002, 0.008)]}
+    table = bf.controlled_table(bench, run(42, 0.001, 0.0154))
+    assert list(table.index) == [("this notebook", 42), ("the bench", 1), ("the bench", 2), ("the bench", 3)]
+    assert table["MLP error / cross error"].tolist() == [15.4, 9.9, 11.6, 4.0]
+    assert table["clearly better (≥ 5×)"].tolist() == [True, True, True, False]
+    assert list(bf.controlled_table(None, run(42, 0.001, 0.0154)).index) == [("this notebook", 42)]
+    assert bf.controlled_table(None) is None

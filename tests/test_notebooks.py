@@ -75,7 +75,21 @@ def _check_06(nb, found) -> None:
     assert found["params_hybrid"] > found["params_dlrm"] > 0
 
 
-RECORDED = {"02": _check_02, "03": _check_03, "06": _check_06}
+def _check_04(nb, found) -> None:
+    """The controlled polynomial case written in the cells is the bench's case: the bench's rows, the errors in the
+    bands tests/test_polynomial.py holds recsys_course.course.polynomial to, and the depth-2 error beside the bench's seeds."""
+    from recsys_course.course import benchfigures
+
+    assert found["poly_same_rows"] is True
+    assert (found["poly_cross"], found["poly_mlp"]) == ("CrossBlock depth 2", "MLP 128-64")
+    assert found["poly_error_ratio"] >= 5 and found["poly_param_ratio"] >= 10
+    assert found["poly_rmse_cross"] < 0.01 * found["poly_target_sd"]
+    assert abs(found["poly_rmse_depth1"] - found["poly_three_way_sd"]) < 0.1 * found["poly_three_way_sd"]
+    bench = [c["models"][c["cross"]]["rmse"] for c in benchfigures.load()["controlled_dcn_runs"]]
+    assert 0.5 * min(bench) < found["poly_rmse_cross"] < 2 * max(bench), (found["poly_rmse_cross"], bench)
+
+
+RECORDED = {"02": _check_02, "03": _check_03, "04": _check_04, "06": _check_06}
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
-"""Figures the notebooks quote, never typed by hand: read from bench/results.json, quoted from published sources,
-and sentences built from numbers ("X beats Y by …").
+"""Figures the notebooks quote, never typed by hand: read from bench/results.json or quoted from published sources,
+shown as tables (notebook 04: one per world of the fair comparison) and as sentences built from numbers ("X beats Y
+by …") where a verdict is drawn.
 
 `make bench` writes bench/results.json (3 seeds at `small`); the notebooks render their bench tables and sentences
 from it at run time, so a new bench run changes the notebooks' words with it.
@@ -36,6 +37,7 @@ class Spread:
 class Published:
     """AUCs someone else published, quoted with their source, and the comparisons (a, b) worth reading in them."""
 
+    short: str
     source: str
     setting: str
     auc: dict
@@ -43,14 +45,14 @@ class Published:
 
 
 PUBLISHED = (
-    Published("NVIDIA Merlin's 2022 workshop notebooks, saved outputs (notebook 03; DLRMModel and DCNModel from "
+    Published("2022 workshop", "NVIDIA Merlin's 2022 workshop notebooks, saved outputs (notebook 03; DLRMModel and DCNModel from "
               "notebook 02)", "real REES46, one seed, 2 epochs",
               {"DLRM": 0.6311, "DLRM + HashedCross cat_0×cat_1": 0.6350, "DCN CrossBlock": 0.6394,
                "mm.DLRMModel": 0.6286, "mm.DCNModel": 0.6379},
               (("DLRM + HashedCross cat_0×cat_1", "DLRM"), ("DCN CrossBlock", "DLRM"), ("mm.DCNModel", "mm.DLRMModel"))),
-    Published("reczoo BARS CTR leaderboard (github.com/reczoo/BARS), tuned models", "Criteo_x1",
+    Published("BARS", "reczoo BARS CTR leaderboard (github.com/reczoo/BARS), tuned models", "Criteo_x1",
               {"DLRM": 0.8138, "DCN-V2": 0.8142}, (("DCN-V2", "DLRM"),)),
-    Published("reczoo BARS CTR leaderboard (github.com/reczoo/BARS), tuned models", "MovieLensLatest_x1",
+    Published("BARS", "reczoo BARS CTR leaderboard (github.com/reczoo/BARS), tuned models", "MovieLensLatest_x1",
               {"DLRM": 0.9691, "DCN-V2": 0.9691}, (("DCN-V2", "DLRM"),)),
 )
 
@@ -149,13 +151,17 @@ def gain_sentences(results: dict, names, base: str) -> list[str]:
             else f"{n}: not in bench/results.json (re-run `make bench`)" for n in names]
 
 
-def published_sentences() -> list[str]:
-    """One line per published comparison, built from the quoted figures."""
-    lines = []
-    for p in PUBLISHED:
-        for a, b in p.pairs:
-            lines.append(f"{p.setting} — {versus(a, p.auc[a], b, p.auc[b])}. Source: {p.source}.")
-    return lines
+def published_table():
+    """The published AUCs the course quotes (not measured here): one row per source, setting and model."""
+    import pandas as pd
+
+    rows = [{"source": p.short, "setting": p.setting, "model": m, "AUC": a} for p in PUBLISHED for m, a in p.auc.items()]
+    return pd.DataFrame(rows).set_index(["source", "setting", "model"])
+
+
+def published_sources() -> str:
+    """Where each published figure comes from, in one line."""
+    return "Sources: " + "; ".join(dict.fromkeys(f"{p.short}: {p.source}" for p in PUBLISHED)) + "."
 
 
 def controlled_sentences(results: dict) -> list[str]:
@@ -174,23 +180,21 @@ def controlled_sentences(results: dict) -> list[str]:
             f"clearly better (error at least 5× smaller) in {better} of {len(cases)} seeds."]
 
 
-def controlled_beside(results: dict | None, case: dict) -> str:
-    """A notebook's own controlled case (`polynomial.controlled_dcn_case(seed)`) beside the bench's seeds: the
-    error ratio of each, and whether this seed's ratio lies inside the bench's range."""
-    from recsys_course.course.polynomial import error_words
+def controlled_table(results: dict | None, mine: dict | None = None):
+    """The controlled DCN case seed by seed: this notebook's run (`mine`, in the bench's record format: "seed",
+    "cross", "mlp" and "models" {name: {"rmse", …}}) and the bench's seeds. Each row: the best cross model and the
+    large MLP, their test RMSE, the ratio of the two errors, and whether that is clearly better (at least 5×)."""
+    import pandas as pd
 
-    mine = (f"this notebook's seed ({case.get('seed')}): {case['cross']} has an error {error_words(case['error_ratio'])}"
-            f" than {case['mlp']}" if case.get("mlp") else "this notebook's seed has no MLP with 10× the parameters")
-    cases = [c for c in (results or {}).get("controlled_dcn_runs") or [] if c and c.get("mlp")]
-    if not cases or not case.get("mlp"):
-        return f"{mine}; the bench has no controlled case over seeds to set it beside."
-    ratios = [c["error_ratio"] for c in cases]
-    inside = min(ratios) <= case["error_ratio"] <= max(ratios)
-    seeds = ", ".join(str(c.get("seed")) for c in cases)
-    clear = sum(bool(c["clearly_better"]) for c in cases) + bool(case["clearly_better"])
-    return (f"{mine}; the bench's seeds ({seeds}): {error_words(min(ratios))} to {error_words(max(ratios))} — this "
-            f"seed is {'inside' if inside else 'outside'} that range. Clearly better (at least 5×) in {clear} of "
-            f"{len(cases) + 1} seeds.")
+    cases = [("this notebook", mine)] if mine and mine.get("mlp") else []
+    cases += [("the bench", c) for c in (results or {}).get("controlled_dcn_runs") or [] if c and c.get("mlp")]
+    rows = []
+    for who, c in cases:
+        cross, mlp = c["models"][c["cross"]]["rmse"], c["models"][c["mlp"]]["rmse"]
+        rows.append({"run": who, "seed": c["seed"], "cross model": c["cross"], "its RMSE": round(cross, 5),
+                     "MLP": c["mlp"], "MLP RMSE": round(mlp, 5), "MLP error / cross error": round(mlp / cross, 1),
+                     "clearly better (≥ 5×)": mlp / cross >= 5})
+    return pd.DataFrame(rows).set_index(["run", "seed"]) if rows else None
 
 
 def crosses(results: dict) -> dict | None:
@@ -333,42 +337,41 @@ def _stopped(family: dict) -> str:
     return ", ".join(str(e) for e in epochs) if all(e is not None for e in epochs) else ""
 
 
-def fair_table(results: dict | None, names, base: str, worlds=("default", "smooth")):
-    """ONE table of the fair comparison: a row per family the bench measured (in `names` order), its parameters, and
-    per world its valid AUC, its paired gain over `base` with the verdict, and the rate chosen · the epoch each seed
-    stopped at. A family a world did not measure says so. None when the bench has no fair comparison."""
+def _verdict_word(gain: Spread, base: str) -> str:
+    """`fair_verdict` without the base's name: ahead, behind, within the noise, one seed only."""
+    return fair_verdict(gain, base).removesuffix(f" {base}").removesuffix(" of").removesuffix(", against")
+
+
+def fair_table(results: dict | None, world: str, names, base: str):
+    """ONE table of a world of the fair comparison: the oracle first (when the world has one), then a row per family
+    the bench measured there (in `names` order): its parameters, the rate chosen, its valid AUC (mean ± sd over the
+    seeds), its paired gain over `base` (± sd), the verdict computed from the gain — ahead, behind or within the
+    noise (the mean gain within two standard errors of 0) — and the epoch each seed kept (of the cap). None when the
+    bench did not measure the world."""
     import pandas as pd
 
-    if not fair(results):
+    w = fair_world(results, world)
+    if not w:
         return None
-    worlds = [w for w in worlds if fair_world(results, w)]
-    short = base.split(" (")[0]
+    short, cap = base.split(" (")[0], results["fair"]["protocol"]["max_epochs"]
+    kept = f"best epoch per seed (cap {cap})"
     rows = []
+    if w.get("oracle_auc") is not None:
+        rows.append({"model": "oracle (the generator's true probabilities)", "valid AUC": f"{w['oracle_auc']:.4f}"})
     for name in names:
-        families = {w: fair_family(results, w, name) for w in worlds}
-        if not any(families.values()):
+        family = fair_family(results, world, name)
+        if not family:
             continue
-        first = next(f for f in families.values() if f)
-        row = {("", "params"): first["runs"][0].get("params", "")}
-        for w, family in families.items():
-            a, g = fair_auc(results, w, name), fair_gain(results, w, name, base)
-            row[(w, "valid AUC")] = str(a) if a else NOT_MEASURED
-            row[(w, f"gain vs {short}")] = "" if name == base or g is None else f"{g.mean:+.4f} ± {g.sd:.4f}"
-            row[(w, "verdict")] = "" if name == base or not family else fair_verdict(g, base).replace(base, short)
-            row[(w, "rate · best epochs")] = f"{family['chosen_lr']:g} · {_stopped(family)}" if family else ""
-        rows.append({"model": name, **row})
-    if not rows:
+        g = None if name == base else fair_gain(results, world, name, base)
+        params = family["runs"][0].get("params")
+        rows.append({"model": name, "params": "" if params is None else f"{params:,}", "rate": f"{family['chosen_lr']:g}",
+                     "valid AUC": str(fair_auc(results, world, name)), kept: _stopped(family),
+                     f"gain vs {short}": "" if g is None else f"{g.mean:+.4f} ± {g.sd:.4f}",
+                     f"verdict vs {short}": "" if g is None else _verdict_word(g, base)})
+    if len(rows) == (w.get("oracle_auc") is not None):
         return None
-    table = pd.DataFrame(rows).set_index("model")
-    table.columns = pd.MultiIndex.from_tuples(table.columns, names=["world", ""])
-    return table
-
-
-def fair_oracle_sentence(results: dict | None, worlds=("default", "smooth")) -> str | None:
-    """The oracle AUC of each world the fair comparison measured (None when it has no world with an oracle)."""
-    said = [f"{w}: {fair_world(results, w)['oracle_auc']:.4f}" for w in worlds
-            if fair_world(results, w) and fair_world(results, w).get("oracle_auc") is not None]
-    return f"The oracle's valid AUC in each world — {'; '.join(said)}." if said else None
+    columns = ["params", "rate", "valid AUC", f"gain vs {short}", f"verdict vs {short}", kept]
+    return pd.DataFrame(rows).set_index("model").reindex(columns=columns).fillna("")
 
 
 # The fair comparison's display names are builders' constants (one definition).
@@ -377,7 +380,7 @@ from recsys_course.modeling.builders import CONCAT_MLP, DCN_PARALLEL, DCN_WITH_D
 
 def fair_sentence(results: dict | None, world: str, name: str, base: str | None = None) -> str:
     """`name` against `base` (default DLRM) in `world`, paired over the seeds, in words; "not measured yet" when either
-    is absent. The one sentence builder of the fair comparison (README, RESULTS.md and notebook 04 all use it)."""
+    is absent. The one sentence builder of the fair comparison (the README and RESULTS.md use it)."""
     from recsys_course.modeling.builders import DLRM
 
     base = base or DLRM
@@ -394,19 +397,19 @@ def _side(results: dict | None, world: str, name: str, base: str) -> int | None:
 
 
 def fair_story(results: dict | None, world: str = "default") -> list[str]:
-    """Why the stacked DCN wins or loses in `world`, from the fair figures: against DLRM, then the confound removed
-    (the hybrid keeps DLRM's dot products and adds the cross layers; concat → MLP has no interaction at all)."""
+    """Why the stacked DCN wins or loses in `world`, in two sentences computed from the fair figures: its two changes
+    told apart (the hybrid keeps DLRM's dot products and adds the cross layers), then its cross layers against no
+    interaction at all (concat → MLP)."""
     from recsys_course.modeling import builders
 
     dlrm, dcn = builders.DLRM, builders.DCN_2
     if not fair_world(results, world):
         return [f"world `{world}`: {NOT_MEASURED}"]
-    lines = [fair_sentence(results, world, n, b) for n, b in
-             ((dcn, dlrm), (DCN_WITH_DOTS, dlrm), (dcn, CONCAT_MLP), (DCN_PARALLEL, dlrm))]
+    lines = []
     dcn_side, hybrid_side = _side(results, world, dcn, dlrm), _side(results, world, DCN_WITH_DOTS, dlrm)
     if dcn_side is not None and hybrid_side is not None:
         if dcn_side < 0 and hybrid_side >= 0:
-            lines.append(f"So the stacked DCN's loss comes from what it drops — DLRM's dot products — not from the "
+            lines.append(f"The stacked DCN's loss comes from what it drops — DLRM's dot products — not from the "
                          f"cross layers it adds: with the dot products kept, the cross layers are "
                          f"{'within the noise of' if hybrid_side == 0 else 'ahead of'} DLRM.")
         elif hybrid_side < 0:
@@ -415,45 +418,32 @@ def fair_story(results: dict | None, world: str = "default") -> list[str]:
             lines.append("The cross layers add AUC on top of DLRM's dot products (the hybrid is ahead of DLRM).")
         else:
             lines.append("Neither the stacked DCN nor the hybrid differs from DLRM by more than the noise here.")
+    g = fair_gain(results, world, dcn, CONCAT_MLP)
     mlp_side = _side(results, world, dcn, CONCAT_MLP)
     if mlp_side is not None:
-        lines.append({0: "Against no interaction at all (concat → MLP), the stacked DCN's cross layers add nothing "
-                         "measurable.",
-                      1: "Against no interaction at all (concat → MLP), the stacked DCN's cross layers do add AUC.",
-                      -1: "The stacked DCN is even behind concat → MLP, which has no interaction at all."}[mlp_side])
+        said = {0: "add nothing measurable", 1: "add AUC", -1: "lose AUC"}[mlp_side]
+        lines.append(f"Against no interaction at all ({CONCAT_MLP.split(' (')[0]}), the stacked DCN's cross layers {said}: "
+                     f"{g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seeds (paired).")
     return lines
 
 
-def fair_convergence(results: dict | None, world: str = "default") -> list[str]:
-    """Which families were still improving at the epoch cap (their best epoch the last one allowed), in words."""
-    found, w = fair(results), fair_world(results, world)
-    if not found or not w:
-        return [f"world `{world}`: {NOT_MEASURED}"]
-    cap = found["protocol"]["max_epochs"]
-    capped = [name for name, family in w["families"].items()
-              if any(r.get("stopped_epoch") == cap for r in family.get("runs", []))]
-    if not capped:
-        return [f"world `{world}`: every family stopped before the cap of {cap} epochs (converged on the stop slice)."]
-    return [f"world `{world}`: still improving at the cap of {cap} epochs in at least one seed: {', '.join(capped)}."]
+def dcn_vs_dlrm_table(results: dict | None):
+    """DCN − DLRM wherever it was measured: the published figures (one run in 2022; BARS, tuned), then this bench's
+    fair comparison in each world (mean ± sd over its seeds, the verdict, and how far one seed's difference moves)."""
+    import pandas as pd
 
-
-def fair_vs_published(results: dict | None) -> list[str]:
-    """The 2022 notebook's one-seed DCN gain and BARS's tuned tie beside the fair comparison's paired gain."""
     from recsys_course.modeling import builders
 
-    rees, *bars = PUBLISHED
-    lines = [f"2022 workshop ({rees.setting}, one learning rate): DCN CrossBlock − DLRM = "
-             f"{rees.auc['DCN CrossBlock'] - rees.auc['DLRM']:+.4f}, from one run."]
-    lines += [f"BARS, tuned ({p.setting}): DCN-V2 − DLRM = {p.auc['DCN-V2'] - p.auc['DLRM']:+.4f}." for p in bars]
-    for world in ("default", "smooth"):
+    rows = [{"source": p.short, "setting": p.setting, "comparison": f"{a} − {b}",
+             "AUC difference": f"{p.auc[a] - p.auc[b]:+.4f}"} for p in PUBLISHED for a, b in p.pairs if "DCN" in a]
+    for world, what in FAIR_WORLDS.items():
         g = fair_gain(results, world, builders.DCN_2, builders.DLRM)
         if g is not None:
-            lines.append(f"This bench, world `{world}` (each family at its own rate, early-stopped): {builders.DCN_2}"
-                         f" − {builders.DLRM} = {g.mean:+.4f} ± {g.sd:.4f} over {g.n} seeds — "
-                         f"{fair_verdict(g, builders.DLRM)}; one seed's difference varies by about ±{2 * g.sd:.4f}.")
-    if len(lines) == 1 + len(bars):
-        lines.append(f"This bench's fair comparison: {NOT_MEASURED} (run `make bench`).")
-    return lines
+            rows.append({"source": "this bench", "setting": f"world `{world}`: {what}; tuned, early-stopped",
+                         "comparison": f"{builders.DCN_2} − {builders.DLRM}", "AUC difference": f"{g.mean:+.4f} ± {g.sd:.4f}",
+                         "seeds": str(g.n), "verdict": _verdict_word(g, builders.DLRM),
+                         "one seed's difference moves by": f"±{2 * g.sd:.4f}"})
+    return pd.DataFrame(rows).set_index(["source", "setting"]).fillna("")
 
 
 FAIR_WORLDS = {"default": "the course's data", "smooth": "the same data with the smooth 3-way term on"}

@@ -1,9 +1,10 @@
-"""Lab 05's experiments: the course's data made again with a changed ground truth, at a quick size, and the
-contenders measured on it (DLRM, DLRM + the 3-way cross, DLRM + the pair cross, a DCN).
+"""Lab 05's experiments: the course's data made again with a changed ground truth, at a quick size, and what a
+measurement of its contenders (DLRM, DLRM + the 3-way cross, DLRM + the pair cross, a DCN) says.
 
 Only plumbing lives here: making the data (the same steps as `make data`: generate -> prepare -> NVTabular, with
-`generate(planted=...)`, into `data/experiments/<name>`, skipped when it is already there), what the generator planted
-its terms on, and measuring contenders the lab builds from Merlin blocks in its own cells. From a shell:
+`generate(planted=...)`, into `data/experiments/<name>`, skipped when it is already there), the quick size and how it
+trains (`quick_for`), what the generator planted its terms on, the noise, and sentences computed from a measurement.
+The lab builds its contenders from Merlin blocks and trains them in its own cells. From a shell:
 `python -m recsys_course generate --out DIR/raw --planted cross=0 triple=1`, then `prepare --raw DIR/raw --out DIR`.
 """
 from __future__ import annotations
@@ -140,11 +141,12 @@ def _course_contenders(paths: Paths, schema) -> dict:
 
 
 def measure(paths: Paths, contenders: "Mapping | str", scale: str | None = None, seed: int = 42) -> list:
-    """Train each contender on the experiment's data until its AUC on a slice of the train rows stops improving (same
-    seed, batches, rate and stopping rule for all): one FitResult each, in order, scored on the validation rows.
+    """For copies of lab 05 made before it trained its contenders in its own cells (the lab's `train_until_stopped`
+    cell is the lesson; this is the same loop): each contender trained until its AUC on a slice of the train rows
+    stops improving, one FitResult each, in order, scored on the validation rows.
 
-    `contenders` maps a name to a function that builds a fresh model (lab 05 writes them with Merlin blocks).
-    `measure(paths, scale, seed=...)` (a lab copy from before) measures the course's builders of the same models.
+    `measure(paths, contenders, scale, seed=...)` (contenders: name -> a function that builds a fresh model) or, from
+    an older copy still, `measure(paths, scale, seed=...)`: the course's builders of the same models.
     """
     from recsys_course.data import load
 
@@ -181,8 +183,7 @@ def fit_until_stopped(name: str, build, fit_rows, stop_rows, valid, quick: Quick
     """One contender: Keras EarlyStopping on the stop slice's AUC, the best epoch's weights, scored on `valid`."""
     import tensorflow as tf
 
-    from recsys_course.modeling.training import set_seeds
-    from recsys_course.modeling.training import FitResult, compile_model
+    from recsys_course.modeling.training import FitResult, compile_model, set_seeds
 
     set_seeds(seed)
     model = compile_model(build(), learning_rate)

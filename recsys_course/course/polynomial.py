@@ -7,9 +7,10 @@ followed by one linear unit) and two ReLU MLPs with 10× and 100× more paramete
 `x_{l+1} = x0 ⊙ (W x_l + b) + x_l`: each layer multiplies by x0 once more, so depth l writes polynomials of degree
 l + 1 exactly. Depth 1 therefore cannot write the 3-way term (its error is that term's size), depth 2 can.
 
-`controlled_dcn_case(seed)` runs it (about 15 s on 2 CPU cores) and returns plain numbers for bench/results.json;
-`describe(case)` turns them into sentences; `kernel_picture(case)` draws the learned kernels beside the pairs of
-features that meet in the target's terms. Run with `python -m recsys_course.course.polynomial` for a quick look.
+`controlled_dcn_case(seed)` runs it for the bench (about 15 s on 2 CPU cores) and returns plain numbers for
+bench/results.json. Notebook 04 writes the same data, models and training loop in its cells, at the same `Setup`, and
+calls only what is not the lesson: `learned_polynomial` (least squares over every monomial), `meeting_pairs` and
+`kernel_picture` (the picture). Run with `python -m recsys_course.course.polynomial` for a quick look.
 """
 from __future__ import annotations
 
@@ -221,53 +222,25 @@ def error_words(ratio: float) -> str:
     return f"{ratio:.0f}× smaller" if ratio >= 1 else f"{1 / ratio:.1f}× larger"
 
 
-def describe(case: dict) -> list[str]:
-    """Sentences about a case, every figure taken from it (nothing typed by hand)."""
-    m, cross, mlp = case["models"], case["cross"], case["mlp"]
-    lines = [f"Target: {case['formula']} (standard deviation {case['target_sd']:.3f} on the test rows)."]
-    for name, r in sorted(m.items(), key=lambda kv: kv[1]["rmse"]):
-        lines.append(f"{name}: {r['params']:,} parameters, test RMSE {r['rmse']:.4f}.")
-    if mlp is None:
-        lines.append(f"No MLP has 10× the parameters of {cross}: no comparison.")
-        return lines
-    verdict = "clearly better than" if case["clearly_better"] else "not clearly better than"
-    lines.append(f"{cross} is {verdict} {mlp}: an error {error_words(case['error_ratio'])} with "
-                 f"{case['param_ratio']:.0f}× fewer parameters.")
-    degree = max(len(t.features) for t in TERMS)
-    for name, r in m.items():
-        if r["kind"] == "cross" and r["depth"] + 1 < degree:
-            lines.append(f"{name} is left with RMSE {r['rmse']:.4f}, and the target's degree-{degree} term alone "
-                         f"has a standard deviation of {case['triple_rmse']:.4f}: depth {r['depth']} writes degree "
-                         f"{r['depth'] + 1}, not {degree}.")
-    return lines
-
-
-def learned_table(case: dict):
-    """True vs learned coefficient of each term of the target, plus the largest term the target does not have."""
+def kernel_picture(kernels: Sequence[np.ndarray], name: str, terms: Sequence[Term] = TERMS):
+    """Heatmaps, each on a colour scale from 0: the pairs of features that meet in a term of the target, then |W| of
+    each cross layer in `kernels` (first layer first, rows and columns in FEATURES order) of the model `name`."""
     import pandas as pd
 
-    rows = [{"term": k, "true": v["true"], "learned": v["learned"]} for k, v in case["learned"]["terms"].items()]
-    other = case["learned"]["largest_other"]
-    rows.append({"term": f"{other['term']} (largest term not in the target)", "true": 0.0, "learned": other["learned"]})
-    return pd.DataFrame(rows).set_index("term").round(4)
-
-
-def kernel_picture(case: dict):
-    """Heatmaps, each on a colour scale from 0: the pairs of features that meet in a term of the target, then |W| of
-    each cross layer of the best cross model."""
     from recsys_course.course import plots
 
-    import pandas as pd
-
-    names = case["features"]
-    panels = [("pairs that meet in a term of the target", case["meeting_pairs"])]
-    panels += [(f"{case['cross']}: |W| of layer {i}", k) for i, k in enumerate(case["kernels"], start=1)]
+    panels = [("pairs that meet in a term of the target", meeting_pairs(terms))]
+    panels += [(f"{name}: |W| of layer {i}", k) for i, k in enumerate(kernels, start=1)]
     fig, axes = plots._plt().subplots(1, len(panels), figsize=(4.3 * len(panels), 3.8))
     for ax, (title, matrix) in zip(np.atleast_1d(axes), panels):
-        plots.heatmap(pd.DataFrame(np.abs(matrix), index=names, columns=names), title, ax=ax)
+        plots.heatmap(pd.DataFrame(np.abs(matrix), index=FEATURES, columns=FEATURES), title, ax=ax)
     fig.tight_layout()
     return fig
 
 
 if __name__ == "__main__":
-    print("\n".join(describe(controlled_dcn_case())))
+    import pandas as pd
+
+    case = controlled_dcn_case()
+    print(case["formula"])
+    print(pd.DataFrame(case["models"]).T[["params", "rmse"]])
