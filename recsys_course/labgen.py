@@ -44,8 +44,9 @@ def _assigned_names(code: str) -> list[str]:
     return names
 
 
-def blank_source(source: str, where: str = "cell") -> str:
-    """Replace each BEGIN/END SOLUTION region with blanks for the names it defines."""
+def blank_source(source: str, where: str = "cell", regions: list[str] | None = None) -> str:
+    """Replace each BEGIN/END SOLUTION region with blanks for the names it defines (each region's code is appended to
+    `regions` when given)."""
     out: list[str] = []
     region: list[str] | None = None
     indent = ""
@@ -60,6 +61,8 @@ def blank_source(source: str, where: str = "cell") -> str:
                 raise LabSourceError(f"{where}: {END} without {BEGIN}")
             code = "\n".join(x[len(indent):] if x.startswith(indent) else x for x in region)
             names = _assigned_names(code)
+            if regions is not None:
+                regions.append(code)
             if not names:
                 raise LabSourceError(f"{where}: a solution region must define at least one name")
             out.extend(f"{indent}{n} = {BLANK}  # YOUR CODE HERE" for n in names)
@@ -71,6 +74,15 @@ def blank_source(source: str, where: str = "cell") -> str:
     if region is not None:
         raise LabSourceError(f"{where}: {BEGIN} without {END}")
     return "\n".join(out)
+
+
+def solution_regions(path: Path) -> list[str]:
+    """The code of every solution region of a solution notebook, in order (dedented as `blank_source` reads it)."""
+    regions: list[str] = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and not cell.source.lstrip().startswith(HIDDEN):
+            blank_source(cell.source, path.name, regions)
+    return regions
 
 
 def make_lab(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:

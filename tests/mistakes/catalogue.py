@@ -529,7 +529,7 @@ CASES = [Case(*row) for row in [
     ("lab06", 2, "Q1 not correct yet", cross((FORMULA, "x0 * (tf.matmul(x, self.kernel) + self.bias)")) + "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64])))", W, r"uses your `MyCross`, which is not correct yet.*residual"),
     ("lab06", 2, "Q1 still blank", "from recsys_course.exercises import ____\nMyCross = ____\nmy_dcn = model(dcn_inputs().connect(mm.MLPBlock([64])))", W, r"still `____`: answer Q1 first"),
     ("lab06", 2, "no bottom MLP", "my_dcn = model(mm.ParallelBlock({'embeddings': emb(64), 'bottom_block': cont()}, aggregation='concat').connect(MyCross(), mm.MLPBlock([64])))", W, r"no bottom MLP"),
-    ("lab06", 2, "the official answer", "from recsys_course.exercises.lab06 import Q2\nexec(Q2.solution_code)", C, r"where mm.CrossBlock\(1\) was"),
+    ("lab06", 2, "the official answer", "exec(q2.solution().text.removeprefix('```python\\n').removesuffix('\\n```'))", C, r"where mm.CrossBlock\(1\) was"),
     ("lab06", 2, "mm.Model(a, b, c, task)", "my_dcn = mm.Model(dcn_inputs(), MyCross(), mm.MLPBlock([64]), task(), schema=schema)", C, ""),
     ("lab06", 2, "other branch names", "my_dcn = model(dcn_inputs(names=('cats', 'numbers')).connect(MyCross()).connect(mm.MLPBlock([64])))", C, ""),
     ("lab06", 1, "#A build reads input_shape[-1], a pair's shape unhandled", cross(("shape = input_shape[0] if isinstance(input_shape, (list, tuple)) else input_shape\n        width = int(shape[-1])", "width = int(input_shape[-1])")), R, r"TypeError.*at `width = int\(input_shape\[-1\]\)`"),

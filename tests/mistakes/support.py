@@ -159,16 +159,17 @@ def _lab06_names(ns: dict) -> dict:
 
     import tensorflow as tf
 
-    from recsys_course.exercises.lab06 import INPUTS, REGISTER_LINE, SOLUTION_Q1
+    from recsys_course.exercises.core import solution_text
+    from recsys_course.exercises.lab06 import REGISTER_LINE
 
     scope = {"tf": tf}
     exec(REGISTER_LINE.replace("course>", "catalogue_reference>")  # noqa: S102 - the lab's own solution text
-         + "\n" + SOLUTION_Q1.replace('package="course"', 'package="catalogue_reference"'), scope)
-    mm, Tags, schema, cls = ns["mm"], ns["Tags"], ns["schema"], scope["MyCross"]
+         + "\n" + solution_text("06", 1).replace('package="course"', 'package="catalogue_reference"'), scope)
+    mm, schema, cls = ns["mm"], ns["schema"], scope["MyCross"]
 
     def mine_dcn():
-        inputs = eval(INPUTS, {"mm": mm, "Tags": Tags, "schema": schema})  # noqa: S307 - the lab's own text
-        model = mm.Model(inputs.connect(cls(), mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)
+        model = mm.Model(ns["dcn_inputs"]().connect(cls(), mm.MLPBlock([64])), mm.BinaryClassificationTask("target"),
+                         schema=schema)
         model(ns["batch"])
         return model
 

@@ -1,18 +1,28 @@
-"""A model's anatomy: its Merlin block tree read as a short list of steps, the same for every way of writing it.
+"""Everything the checks read from Merlin Models' internals: no other module of `exercises/` imports merlin.
 
-`steps(model)` walks the blocks in the order they run and returns `Step`s: `embeddings`, `continuous`, `mlp`
-(consecutive Dense layers merged, so `MLPBlock([64, 32])` and `MLPBlock([64]).connect(MLPBlock([32]))` read the
-same), `cross` (one CrossBlock: its depth and rank), `dot`, `hashed_cross`, `filter`, `parallel` (named branches and
-an aggregation), `shortcut`, `residual`, `agg`, `task`, `other`. The checks compare these with what an exercise asks;
-`describe` prints them for messages ("expected …, got …"). Only public attributes of Merlin Models' blocks are read.
+A model's anatomy: `steps(model)` walks its block tree in the order the blocks run and returns `Step`s:
+`embeddings`, `continuous`, `mlp` (consecutive Dense layers merged, so `MLPBlock([64, 32])` and
+`MLPBlock([64]).connect(MLPBlock([32]))` read the same), `cross` (one CrossBlock: its depth and rank, read from
+`Cross.dense.low_rank_dim`), `dot`, `hashed_cross`, `filter`, `parallel` (named branches and an aggregation),
+`shortcut`, `residual`, `agg`, `task`, `other`; `describe` prints them for messages ("expected …, got …").
 Embedding tables are named by the features they embed (not their keys); a task's `pre` block is read as steps
 before the task; `dot` records the axis its vectors were stacked on (1: between features). Parallel and shortcut
-steps keep their block objects (`block`, `blocks`) so that a check can run a part on the batch.
+steps keep their block objects (`block`, `blocks`) so that a check can run a part on the batch. Also here: the
+schema's tags, `submodules` (which works around TF 2.12's `_compiled_trainable_state`), Merlin's ready-made
+models and its own `Cross` layer. Written against CHECKED_WITH; another installed version warns once.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from typing import Any
+
+CHECKED_WITH = "23.12.0"  # the merlin-models version these readings were checked against
+INSTALLED = version("merlin-models")
+if INSTALLED != CHECKED_WITH:
+    warnings.warn(f"the exercise checks read Merlin Models' block tree as merlin-models {CHECKED_WITH} builds it; "
+                  f"{INSTALLED} is installed, so a check may misread a model", stacklevel=2)
 
 SKIP = {"Debug", "NoOp", "PrepareFeatures", "PrepareListFeatures", "ModelContext", "Dropout", "Activation"}
 AGGREGATIONS = {"ConcatFeatures": "concat", "StackFeatures": "stack", "SumResidual": "sum", "ElementwiseSum": "sum"}
@@ -200,3 +210,128 @@ def _word(step: Step) -> str:
     if k == "task":
         return f"{step['type']}({step['target']!r})"
     return str(step["type"])
+
+
+# ---- the schema, the model class, submodules, Merlin's ready-made models and its own Cross layer -------------------
+READY_MADE = {"Debug": "mm.DLRMModel (or mm.DLRMBlock)", "Continuous": "mm.DCNModel (or mm.InputBlockV2)",
+              "EmbeddingFeatures": "mm.Model.from_block, which puts Merlin's own input block (one concatenated tensor) "
+                                   "in front of your blocks, so they never see the features"}
+MERLIN_CROSS = {"Cross", "DenseMaybeLowRank", "SequentialBlock"}  # what mm.CrossBlock is made of
+WEIGHTED = ("Dense", "EmbeddingTable", "Cross", "DenseMaybeLowRank", "BatchNormalization", "Task", "Output")
+
+
+def tagged(schema, tag: str) -> tuple[str, ...]:
+    """The schema's columns carrying `tag` ("CATEGORICAL", "CONTINUOUS", "ITEM"…), in schema order."""
+    from merlin.schema import Tags
+
+    return tuple(schema.select_by_tag(getattr(Tags, tag)).column_names)
+
+
+def features(schema) -> set[str]:
+    """Every column of the schema but the target: what a model given `schema=schema` reads."""
+    from merlin.schema import Tags
+
+    return set() if schema is None else set(schema.excluding_by_tag(Tags.TARGET).column_names)
+
+
+def cardinalities(schema) -> dict[str, int]:
+    """Rows of each categorical column's embedding table (`int_domain.max + 1`)."""
+    from merlin.schema import Tags
+
+    return {c.name: int(c.int_domain.max) + 1 for c in schema.select_by_tag(Tags.CATEGORICAL)}
+
+
+def is_model(value) -> bool:
+    import merlin.models.tf as mm
+
+    return isinstance(value, mm.Model)
+
+
+def submodules(module) -> list:
+    """Every tf.Module nested in `module`, as `module.submodules` lists them. That property fails on a model that
+    has been compiled and trained (TF 2.12 cannot walk its `_compiled_trainable_state`), so a learner re-running a
+    check after training would be told an error: then the attributes are walked here, skipping weak references."""
+    try:
+        return list(module.submodules)
+    except (ValueError, TypeError):
+        return walk_submodules(module)
+
+
+def walk_submodules(module) -> list:
+    """`module.submodules` by walking the attributes (weak references skipped)."""
+    import tensorflow as tf
+
+    found: list = []
+    seen, stack = {id(module)}, [module]
+    while stack:
+        for child in _child_modules(stack.pop(), tf.Module):
+            if id(child) not in seen:
+                seen.add(id(child))
+                found.append(child)
+                stack.append(child)
+    return found
+
+
+def _child_modules(obj, module_type) -> list:
+    """The tf.Modules directly in `obj`'s attributes (inside lists, tuples and dicts too)."""
+    import weakref
+    from collections.abc import Mapping
+
+    out, todo = [], list(vars(obj).values())
+    while todo:
+        value = todo.pop()
+        if isinstance(value, (weakref.WeakKeyDictionary, weakref.WeakValueDictionary, weakref.ref)):
+            continue
+        if isinstance(value, module_type):
+            out.append(value)
+        elif isinstance(value, Mapping):
+            todo.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            todo.extend(value)
+    return out
+
+
+def ready_made(model) -> str | None:
+    """Which of Merlin's ready-made models (or input blocks) `model` is built with, or None."""
+    types = {type(layer).__name__ for layer in submodules(model)}
+    return next((what for marker, what in READY_MADE.items() if marker in types), None)
+
+
+def layers(value) -> list:
+    """The Keras layers inside a block or model (itself included), built or not."""
+    import tensorflow as tf
+
+    if not isinstance(value, tf.Module):
+        return []
+    return [value, *(m for m in submodules(value) if isinstance(m, tf.keras.layers.Layer))]
+
+
+def holds_weights(layer) -> bool:
+    """Whether a layer has (or will have, once built) weights of its own or in its sublayers: sharing a stateless
+    block such as `DotProductInteractionBlock()` or a Filter changes nothing."""
+    return any(any(w in type(m).__name__ for w in WEIGHTED) for m in [layer, *submodules(layer)])
+
+
+def block_name(layer) -> str:
+    """A layer's class name, `MLPBlock` for a SequentialBlock of Dense layers only."""
+    inner = getattr(layer, "layers", None)
+    if type(layer).__name__ == "SequentialBlock" and inner and all("Dense" in type(x).__name__ for x in inner):
+        return "MLPBlock"
+    return type(layer).__name__
+
+
+def holds_merlin_cross(layer) -> bool:
+    """Whether a layer is, subclasses or holds Merlin's own cross layer."""
+    inside = {type(m).__name__ for m in [layer, *submodules(layer)]}
+    return bool(MERLIN_CROSS & (inside | {c.__name__ for c in type(layer).__mro__}))
+
+
+def merlin_cross(width: int, kernel, bias):
+    """Merlin's own cross layer (the one inside `mm.CrossBlock(1)`), built at `width` with these weights."""
+    import tensorflow as tf
+    from merlin.models.tf.blocks.cross import Cross
+
+    ref = Cross()
+    ref(tf.zeros((1, width)))
+    ref.set_weights([kernel, bias])
+    return ref
