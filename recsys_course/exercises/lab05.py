@@ -8,6 +8,7 @@ verdict cell), against the measurement and its noise.
 from __future__ import annotations
 
 import inspect
+from typing import Any, NamedTuple
 
 from recsys_course import experiment
 from recsys_course.exercises import checkers as rules
@@ -81,12 +82,13 @@ class Q1(Exercise):
                 "will win on it (Q2), before you measure.")
 
 
-class Recorded:
+class Recorded(NamedTuple):
     """What Q2's check recorded: the prediction, the ground truth it was made for, and the measurement (`runs`)
     that already existed then, if any (a prediction made after a measurement is not judged against it)."""
 
-    def __init__(self, prediction: str, planted, runs_then):
-        self.prediction, self.planted, self.runs_then = prediction, planted, runs_then
+    prediction: str
+    planted: dict | None
+    runs_then: Any
 
 
 class Q2(Exercise):

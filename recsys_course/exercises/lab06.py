@@ -350,7 +350,7 @@ def _require_signature(serving, model, tf) -> None:
                         "`tf.saved_model.load(str(export_dir)).signatures[\"serving_default\"]`.")
     if isinstance(serving, tf.keras.Model):
         raise Incorrect("`serving` is a Keras model (tf.keras.models.load_model or mm.Model.load): that reload is "
-                        "broken for from-blocks Merlin models (merlin-models 23.12.0) and needs your Python classes. "
+                        f"broken for from-blocks Merlin models (merlin-models {adapter.INSTALLED}) and needs your Python classes. "
                         "A server uses the SavedModel's signature: "
                         "`tf.saved_model.load(str(export_dir)).signatures[\"serving_default\"]`.")
     if hasattr(serving, "signatures") and not hasattr(serving, "structured_input_signature"):

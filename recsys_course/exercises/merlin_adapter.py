@@ -54,15 +54,15 @@ def _parallel(block) -> list[Step]:
     if branches and all(type(b).__name__ == "EmbeddingTable" for b in branches.values()):
         step = _tables(list(branches.values()))
         step.info["keys"] = tuple(sorted(branches))
-        return [*_pre(block), step, *_post(block)]
+        return [*_pre(block), step, *_pre(block, "post")]
     kind = {"WithShortcut": "shortcut", "ResidualBlock": "residual"}.get(type(block).__name__, "parallel")
     paths = {name: steps(b) for name, b in branches.items()}
     if kind == "parallel":
         return [*_pre(block), Step("parallel", {"branches": paths, "agg": _agg(block), "block": block,
-                                                "blocks": branches}), *_post(block)]
+                                                "blocks": branches}), *_pre(block, "post")]
     keep = paths.pop("shortcut", [])
     main = next(iter(paths.values()), [])
-    return [*_pre(block), Step(kind, {"main": main, "keep": keep, "agg": _agg(block), "block": block}), *_post(block)]
+    return [*_pre(block), Step(kind, {"main": main, "keep": keep, "agg": _agg(block), "block": block}), *_pre(block, "post")]
 
 
 def _tables(tables: list) -> Step:
@@ -72,14 +72,10 @@ def _tables(tables: list) -> Step:
                                "trainable": all(t.trainable for t in tables)})
 
 
-def _pre(block) -> list[Step]:
-    pre = getattr(block, "pre", None)
-    return steps(pre) if pre is not None else []
-
-
-def _post(block) -> list[Step]:
-    post = getattr(block, "post", None)
-    return steps(post) if post is not None else []
+def _pre(block, where: str = "pre") -> list[Step]:
+    """The steps of a block's `pre` (or `post`) block."""
+    inner = getattr(block, where, None)
+    return steps(inner) if inner is not None else []
 
 
 def _sequential(block) -> list[Step]:
@@ -137,7 +133,7 @@ def steps(layer) -> list[Step]:
         raw = _sequential(layer)
     elif name == "TabularBlock":
         agg = _agg(layer)
-        raw = [*_pre(layer), *([Step("agg", {"agg": agg})] if agg else []), *_post(layer)]
+        raw = [*_pre(layer), *([Step("agg", {"agg": agg})] if agg else []), *_pre(layer, "post")]
     else:
         raw = _leaf(layer)
     return _tidy(raw)
@@ -184,32 +180,29 @@ def describe(path: list[Step]) -> str:
     return " → ".join(_word(s) for s in path) or "nothing"
 
 
+WORDS = {  # how `describe` names each kind of step
+    "embeddings": lambda s: f"Embeddings({len(s['features'])} features, dim {'/'.join(map(str, s['dims']))})",
+    "continuous": lambda s: f"ContinuousFeatures({', '.join(s['features'])})",
+    "mlp": lambda s: f"MLP{s['widths']}",
+    "cross": lambda s: f"CrossBlock(depth {s['depth']}{', low rank ' + str(s['rank']) if s['rank'] else ''})",
+    "hashed_cross": lambda s: f"HashedCross({' × '.join(s['features'])}, {s['bins']} bins)",
+    "filter": lambda s: f"Filter({s['names']})",
+    "dot": lambda s: "dot products" + (f" (stacked on axis {s['axis']})" if s["axis"] not in (None, 1) else ""),
+    "parallel": lambda s: "ParallelBlock{" + "; ".join(f"{n}: {describe(p)}" for n, p in s["branches"].items()) + "}"
+                          + (f" ({s['agg']})" if s["agg"] else ""),
+    "shortcut": lambda s: _kept(s), "residual": lambda s: _kept(s),
+    "agg": lambda s: f"({s['agg']})",
+    "task": lambda s: f"{s['type']}({s['target']!r})",
+}
+
+
+def _kept(step: Step) -> str:
+    kept = describe(step["keep"]) if step["keep"] else "input"
+    return f"{step.kind}({describe(step['main'])} | kept: {kept}, {step['agg']})"
+
+
 def _word(step: Step) -> str:
-    k = step.kind
-    if k == "embeddings":
-        return f"Embeddings({len(step['features'])} features, dim {'/'.join(map(str, step['dims']))})"
-    if k == "continuous":
-        return f"ContinuousFeatures({', '.join(step['features'])})"
-    if k == "mlp":
-        return f"MLP{step['widths']}"
-    if k == "cross":
-        return f"CrossBlock(depth {step['depth']}{', low rank ' + str(step['rank']) if step['rank'] else ''})"
-    if k == "hashed_cross":
-        return f"HashedCross({' × '.join(step['features'])}, {step['bins']} bins)"
-    if k == "filter":
-        return f"Filter({step['names']})"
-    if k == "dot":
-        return "dot products" + (f" (stacked on axis {step['axis']})" if step["axis"] not in (None, 1) else "")
-    if k == "parallel":
-        inner = "; ".join(f"{n}: {describe(p)}" for n, p in step["branches"].items())
-        return f"ParallelBlock{{{inner}}}" + (f" ({step['agg']})" if step["agg"] else "")
-    if k in ("shortcut", "residual"):
-        return f"{k}({describe(step['main'])} | kept: {describe(step['keep']) if step['keep'] else 'input'}, {step['agg']})"
-    if k == "agg":
-        return f"({step['agg']})"
-    if k == "task":
-        return f"{step['type']}({step['target']!r})"
-    return str(step["type"])
+    return WORDS[step.kind](step) if step.kind in WORDS else str(step["type"])
 
 
 # ---- the schema, the model class, submodules, Merlin's ready-made models and its own Cross layer -------------------
