@@ -187,3 +187,37 @@ def test_a_check_run_again_after_training_says_the_same(labs, lab_namespace, tin
     with pytest.raises((ValueError, TypeError)):
         fresh.submodules  # noqa: B018 - the TF behaviour the checks work around (remove the walk when this passes)
     assert q2.check(dlrm_model=fresh).correct
+
+
+def _imported(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    return ({n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+            | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names})
+
+
+def test_only_the_adapter_imports_merlin_and_no_lab_imports_another():
+    for path in sorted((REPO / "recsys_course" / "exercises").glob("*.py")):
+        modules = _imported(path)
+        if path.name != "merlin_adapter.py":
+            assert not [m for m in modules if m.split(".")[0] == "merlin"], path.name
+        if path.name.startswith("lab"):
+            assert not [m for m in modules if re.fullmatch(r"recsys_course\.exercises\.lab\d+", m)], path.name
+
+
+def test_the_adapter_warns_once_for_another_merlin_version(monkeypatch):
+    import warnings
+
+    from recsys_course.exercises import merlin_adapter
+
+    assert merlin_adapter.INSTALLED == merlin_adapter.CHECKED_WITH  # the pinned release is the one checked against
+    monkeypatch.setattr(merlin_adapter, "_WARNED", [])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        merlin_adapter.warn_if_other_version("99.1.0")
+        merlin_adapter.warn_if_other_version("99.1.0")
+        merlin_adapter.warn_if_other_version(merlin_adapter.CHECKED_WITH)
+    assert [str(w.message) for w in seen] == [
+        f"the exercise checks read Merlin Models' block tree as merlin-models {merlin_adapter.CHECKED_WITH} builds it; "
+        "99.1.0 is installed, so a check may misread a model"]

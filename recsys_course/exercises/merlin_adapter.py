@@ -18,12 +18,21 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
-CHECKED_WITH = "23.12.0"  # the merlin-models version these readings were checked against
+CHECKED_AGAINST = "merlin-models==23.12.0"  # the release these readings of Merlin's internals were checked with
+CHECKED_WITH = CHECKED_AGAINST.split("==")[1]
 INSTALLED = version("merlin-models")
-if INSTALLED != CHECKED_WITH:
-    warnings.warn(f"the exercise checks read Merlin Models' block tree as merlin-models {CHECKED_WITH} builds it; "
-                  f"{INSTALLED} is installed, so a check may misread a model", stacklevel=2)
+_WARNED: list[str] = []
 
+
+def warn_if_other_version(installed: str = INSTALLED) -> None:
+    """Warn (once per process, never fail) when the installed merlin-models is not the release checked against."""
+    if installed != CHECKED_WITH and not _WARNED:
+        _WARNED.append(installed)
+        warnings.warn(f"the exercise checks read Merlin Models' block tree as merlin-models {CHECKED_WITH} builds it; "
+                      f"{installed} is installed, so a check may misread a model", stacklevel=2)
+
+
+warn_if_other_version()
 SKIP = {"Debug", "NoOp", "PrepareFeatures", "PrepareListFeatures", "ModelContext", "Dropout", "Activation"}
 AGGREGATIONS = {"ConcatFeatures": "concat", "StackFeatures": "stack", "SumResidual": "sum", "ElementwiseSum": "sum"}
 
