@@ -9,7 +9,8 @@ the whole notebook; the temporary folder is deleted afterwards and the learner's
 Outcomes are read from the outputs of the check cells (a cell whose whole source is `qN.check(…)`): the
 machine-readable `application/vnd.recsys-course.outcome+json` data every `Outcome` carries (exercise, status,
 message; `exercises.core`). Text is never parsed: the notebook is executed with this copy of the course, whose
-every Outcome carries that data, so a check cell's text alone (printed, or saved by an older copy) is no outcome. An exercise whose own answer cells raised counts as *raised* even if its check then saw a blank.
+every Outcome carries that data, so a check cell's text alone (printed, or saved by an older copy) is no outcome.
+An exercise whose own answer cells raised counts as *raised* even if its check then saw a blank.
 
 Folders: a folder of `*.ipynb` is one learner. A folder of sub-folders is a class: each sub-folder is one learner
 (named after it); notebooks directly in the class folder named `LEARNER__LAB.ipynb` also work. The class form

@@ -339,14 +339,14 @@ def number(value: Any, name: str, whole: bool = False) -> float:
     return float(value)
 
 
-def value(given: Any, name: str, truth: float, known: dict[float, str], otherwise: str, tolerance: float = 0.0,
-          whole: bool = False) -> float:
-    """A number within `tolerance` of `truth`; a known wrong value gets its own message, any other `otherwise`
-    (formatted with `got`)."""
+def value(given: Any, name: str, truth: float, known: dict[float, str] | Sequence[tuple[float, str]], otherwise: str,
+          tolerance: float = 0.0, whole: bool = False) -> float:
+    """A number within `tolerance` of `truth`; a known wrong value (the first that matches, in order) gets its own
+    message, any other `otherwise` (formatted with `got`)."""
     got = number(given, name, whole)
     if abs(got - truth) <= tolerance:
         return got
-    for wrong, message in known.items():
+    for wrong, message in (known.items() if isinstance(known, dict) else known):
         if math.isfinite(wrong) and abs(got - wrong) <= tolerance:
             raise Incorrect(message)
     raise Incorrect(otherwise.format(got=got))

@@ -39,14 +39,14 @@ class Q1(Exercise):
 
     def verify(self, conversion_rate) -> None:
         truth, target = float(self.ctx["rows"]["target"].mean()), self.ctx["rows"]["target"]
-        rounded = {round(truth, k): f"close, but {round(truth, k)} is rounded: give the exact share, not a rounded "
-                                    "figure." for k in range(5, 0, -1)}
-        checkers.value(conversion_rate, "conversion_rate", truth, {
-            100 * truth: "that is a percentage: give the rate as a fraction between 0 and 1.",
-            1 - truth: "that is the share of carts that were *not* bought: the label 1 means purchased.",
-            target.sum(): "that is the number of bought carts; divide by the number of carts (or take the mean).",
-            **rounded}, "{got:.4f} is not the share of train rows whose target is 1. Each row is one cart; average "
-                        "its `target`.", tolerance=1e-6)
+        rounded = [(round(truth, k), f"close, but {round(truth, k)} is rounded: give the exact share, not a rounded "
+                                     "figure.") for k in range(1, 6)]
+        checkers.value(conversion_rate, "conversion_rate", truth, [
+            (100 * truth, "that is a percentage: give the rate as a fraction between 0 and 1."),
+            (1 - truth, "that is the share of carts that were *not* bought: the label 1 means purchased."),
+            (target.sum(), "that is the number of bought carts; divide by the number of carts (or take the mean)."),
+            *rounded], "{got:.4f} is not the share of train rows whose target is 1. Each row is one cart; average "
+                       "its `target`.", tolerance=1e-6)
 
 
 class Q2(Exercise):
