@@ -138,13 +138,8 @@ def _reused(shared: list, variables: list) -> str:
     return f"the block{'s' if len(names) > 1 else ''} {', '.join(names)}"
 
 
-CALLS = {"Task": "mm.BinaryClassificationTask(\"target\")", "MLPBlock": "mm.MLPBlock([...])", "_Dense": "mm.MLPBlock([...])",
-         "Cross": "mm.CrossBlock(...)", "Embedding": "mm.Embeddings(...)"}
-
-
 def _calls(shared: list) -> str:
-    found = {call for m in _outermost(shared) for key, call in CALLS.items() if key in adapter.block_name(m)}
-    return ", ".join(sorted(found)) or "mm.Embeddings(...), mm.MLPBlock(...) and mm.ParallelBlock(...)"
+    return ", ".join(adapter.calls_to_rebuild(_outermost(shared))) or "mm.Embeddings(...), mm.MLPBlock(...) and mm.ParallelBlock(...)"
 
 
 def _branch_with(step: Step, kind: str) -> tuple[str, list[Step]] | None:

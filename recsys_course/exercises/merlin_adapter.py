@@ -322,6 +322,15 @@ def block_name(layer) -> str:
     return type(layer).__name__
 
 
+CALLS = {"Task": "mm.BinaryClassificationTask(\"target\")", "MLPBlock": "mm.MLPBlock([...])", "_Dense": "mm.MLPBlock([...])",
+         "Cross": "mm.CrossBlock(...)", "Embedding": "mm.Embeddings(...)"}  # by (part of) a block's class name
+
+
+def calls_to_rebuild(blocks: list) -> list[str]:
+    """The `mm.` calls that build fresh copies of these blocks."""
+    return sorted({call for m in blocks for key, call in CALLS.items() if key in block_name(m)})
+
+
 def holds_merlin_cross(layer) -> bool:
     """Whether a layer is, subclasses or holds Merlin's own cross layer."""
     inside = {type(m).__name__ for m in [layer, *submodules(layer)]}
