@@ -31,7 +31,10 @@ _CHILD = """
 import json, sys
 from pathlib import Path
 import recsys_course
-from recsys_course.data.prepare import Options, prepare
+try:
+    from recsys_course.data.prepare import Options, prepare
+except ImportError:  # a revision from before the package had folders
+    from recsys_course.prepare import Options, prepare  # layout: keep
 raw, out, case = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 opts = Options(min_rows=case["min_rows"]) if "min_rows" in case else Options()
 kw = {"blocksize": case["blocksize"]} if "blocksize" in case else {}

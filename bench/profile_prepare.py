@@ -31,9 +31,14 @@ def lap(name):
 from pathlib import Path
 import dask
 import recsys_course
-from recsys_course.data import prepare as P
-from recsys_course.data.rawfiles import events_frame, raw_files
-from recsys_course.data.oracle import oracle_metrics
+try:
+    from recsys_course.data import prepare as P
+    from recsys_course.data.rawfiles import events_frame, raw_files
+    from recsys_course.data.oracle import oracle_metrics
+except ImportError:  # a revision from before the package had folders
+    from recsys_course import prepare as P  # layout: keep
+    from recsys_course.rawfiles import events_frame, raw_files  # layout: keep
+    from recsys_course.oracle import oracle_metrics  # layout: keep
 import distributed, dask.dataframe
 lap("imports")
 raw, out = Path(sys.argv[1]), Path(sys.argv[2])

@@ -125,24 +125,20 @@ def test_the_raised_message_points_at_the_learners_line():
 
 
 def test_each_solution_text_is_the_solution_notebooks_answer(labs):
-    """`.solution()` (package) and the solution notebook's region (nbval) must be the same answer."""
-    def norm(text):
-        return re.sub(r"\s+", " ", text).strip()
-
+    """`.solution()` shows the solution notebook's region (what nbval runs), read from the notebook: one source."""
     for lab, exercises in labs.items():
         nb = nbformat.read(next((REPO / "solutions").glob(f"{lab[3:]}_*_solution.ipynb")), as_version=4)
         regions = [re.search(r"# BEGIN SOLUTION\n(.*)\n# END SOLUTION", c.source, re.S).group(1)
                    for c in nb.cells if c.cell_type == "code" and "# BEGIN SOLUTION" in c.source]
         assert len(regions) == len(exercises), lab
         for q, region in zip(exercises, regions):
-            assert norm(q.solution().text.removeprefix("```python\n").removesuffix("\n```")) == norm(region), \
-                f"{lab} {q.label}: .solution() and the solution notebook differ"
+            assert q.solution().text == f"```python\n{region}\n```", f"{lab} {q.label}: not the notebook's region"
 
 
 def test_no_blank_cell_resets_a_name_another_cell_defines():
     """A lab's blank cell assigns `____` to the names its solution region defines; if two regions (or a region and
     a setup cell) defined the same name, running a blank cell would wipe the learner's earlier work."""
-    from recsys_course.tools.labgen import _assigned_names
+    from recsys_course.course.exercises.regions import _assigned_names
 
     for path in sorted((REPO / "solutions").glob("*_solution.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -177,7 +173,7 @@ def test_a_check_run_again_after_training_says_the_same(labs, lab_namespace, tin
     """TF 2.12 cannot list a compiled model's submodules; the checks walk them another way (the same set)."""
     from merlin.io import Dataset
 
-    from recsys_course.course.exercises import rules
+    from recsys_course.course.exercises import merlin_adapter as rules
 
     ns = lab_namespace
     fresh = ns["model"](ns["shortcut"](ns["inputs"]()).connect(ns["mm"].MLPBlock([64])))
@@ -191,3 +187,37 @@ def test_a_check_run_again_after_training_says_the_same(labs, lab_namespace, tin
     with pytest.raises((ValueError, TypeError)):
         fresh.submodules  # noqa: B018 - the TF behaviour the checks work around (remove the walk when this passes)
     assert q2.check(dlrm_model=fresh).correct
+
+
+def _imported(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    return ({n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+            | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names})
+
+
+def test_only_the_adapter_imports_merlin_and_no_lab_imports_another():
+    for path in sorted((REPO / "recsys_course" / "exercises").glob("*.py")):
+        modules = _imported(path)
+        if path.name != "merlin_adapter.py":
+            assert not [m for m in modules if m.split(".")[0] == "merlin"], path.name
+        if path.name.startswith("lab"):
+            assert not [m for m in modules if re.fullmatch(r"recsys_course\.exercises\.lab\d+", m)], path.name
+
+
+def test_the_adapter_warns_once_for_another_merlin_version(monkeypatch):
+    import warnings
+
+    from recsys_course.course.exercises import merlin_adapter
+
+    assert merlin_adapter.INSTALLED == merlin_adapter.CHECKED_WITH  # the pinned release is the one checked against
+    monkeypatch.setattr(merlin_adapter, "_WARNED", [])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        merlin_adapter.warn_if_other_version("99.1.0")
+        merlin_adapter.warn_if_other_version("99.1.0")
+        merlin_adapter.warn_if_other_version(merlin_adapter.CHECKED_WITH)
+    assert [str(w.message) for w in seen] == [
+        f"the exercise checks read Merlin Models' block tree as merlin-models {merlin_adapter.CHECKED_WITH} builds it; "
+        "99.1.0 is installed, so a check may misread a model"]

@@ -7,7 +7,8 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from recsys_course.tools.labgen import LabSourceError, blank_source, generate_labs
+from recsys_course.course.exercises.regions import LabSourceError, blank_source
+from recsys_course.tools.labgen import generate_labs
 
 SOLUTIONS = sorted((REPO / "solutions").glob("*_solution.ipynb"))
 LABS = sorted((REPO / "labs").glob("*_lab.ipynb"))

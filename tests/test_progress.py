@@ -125,6 +125,15 @@ def _executed(*cells: tuple[str, list]) -> nbformat.NotebookNode:
 
 
 def _result(text: str) -> dict:
+    """What a check cell shows for the Outcome whose text is `text` ("✅ Q1 a — correct: ok"): text and data."""
+    mark, rest = text.split(" ", 1)
+    exercise, said = rest.split(" — ", 1)
+    status, message = said.split(": ", 1)
+    assert core.MARKS[status] == mark, text
+    return _as_ipython_shows(core.Outcome(exercise, status, message))
+
+
+def _text_only(text: str) -> dict:
     return {"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": {"text/plain": text}}
 
 
@@ -203,12 +212,13 @@ def test_a_check_cell_run_in_a_kernel_stores_the_outcome_as_data():
 
 
 @pytest.mark.parametrize("status", core.STATUSES)
-def test_a_notebook_saved_by_an_older_copy_is_read_from_the_text(status):
-    """Older copies of the course showed an Outcome as text only: that text is still understood."""
+def test_an_outcome_as_text_alone_is_not_read(status):
+    """Progress executes every notebook with this copy of the course, whose Outcomes carry their data: text alone
+    in a check cell's output (printed, or from an older copy) is not an outcome, and never parsed."""
     text = f"{core.MARKS[status]} Q3 embedding parameters — {status}: 4,608 is not the count"
-    nb = _executed(("q3.check()", [_result(text)]))
+    nb = _executed(("q3.check()", [_text_only(text)]))
     [q3] = pg.read_outcomes(nb, ["Q3"])
-    assert (q3.title, q3.status, q3.message) == ("embedding parameters", core.REPORTED[status], "4,608 is not the count")
+    assert (q3.status, q3.message) == ("not attempted", "its check cell showed no outcome")
 
 
 def test_progress_names_the_statuses_as_the_exercises_do():

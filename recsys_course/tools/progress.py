@@ -8,8 +8,9 @@ the whole notebook; the temporary folder is deleted afterwards and the learner's
 
 Outcomes are read from the outputs of the check cells (a cell whose whole source is `qN.check(…)`): the
 machine-readable `application/vnd.recsys-course.outcome+json` data every `Outcome` carries (exercise, status,
-message; `exercises.core`); only for a notebook run with an older copy of the course, whose outcomes were text
-alone, the text ("✅ Q1 … — correct: …") is parsed instead. Text printed by any other cell is ignored. An exercise whose own answer cells raised counts as *raised* even if its check then saw a blank.
+message; `exercises.core`). Text is never parsed: the notebook is executed with this copy of the course, whose
+every Outcome carries that data, so a check cell's text alone (printed, or saved by an older copy) is no outcome.
+An exercise whose own answer cells raised counts as *raised* even if its check then saw a blank.
 
 Folders: a folder of `*.ipynb` is one learner. A folder of sub-folders is a class: each sub-folder is one learner
 (named after it); notebooks directly in the class folder named `LEARNER__LAB.ipynb` also work. The class form
@@ -39,11 +40,6 @@ STATUSES = tuple(core.REPORTED[s] for s in core.STATUSES)
 OUTCOME_MIME = core.OUTCOME_MIME
 LEARNER_SEPARATOR = "__"
 
-# Fallback only, for notebooks executed with an older copy of the course whose Outcome showed text alone:
-# the mark that starts an Outcome's text tells its status.
-_MARKS = {mark: core.REPORTED[status] for status, mark in core.MARKS.items()}
-_OUTCOME_TEXT = re.compile(rf"^\s*(?P<mark>[{''.join(_MARKS)}])\s*(?P<label>Q\d+)\b(?P<title>[^\n—]*?)"
-                           r" — (?P<status>[a-z ]+): ?(?P<message>.*)$", re.MULTILINE)
 _CHECK_CELL = re.compile(r"^\s*(?P<q>q\d+)\.check\((?s:.*)\)\s*;?\s*$")
 _MENTIONS_CHECK = re.compile(r"\bq\d+\.")
 
@@ -109,20 +105,9 @@ def _bundled_outcome(data: dict) -> ExerciseResult | None:
 
 
 def _outcome_in(outputs: list) -> ExerciseResult | None:
-    """The last outcome shown by a check cell's outputs: its machine-readable data; only for an output without
-    it (a notebook executed with an older copy of the course) the Outcome's text."""
-    found = None
-    for out in outputs:
-        data = out.get("data", {})
-        bundled = _bundled_outcome(data)
-        if bundled is not None:
-            found = bundled
-            continue
-        text = out.get("text", "") if out.get("output_type") == "stream" else data.get("text/plain", "")
-        for m in _OUTCOME_TEXT.finditer("".join(text)):  # the fallback for older copies
-            found = ExerciseResult(m.group("label"), _MARKS[m.group("mark")], m.group("message").strip(),
-                                   m.group("title").strip())
-    return found
+    """The last outcome shown by a check cell's outputs, read from its machine-readable data (never its text)."""
+    found = [r for r in (_bundled_outcome(out.get("data", {})) for out in outputs) if r is not None]
+    return found[-1] if found else None
 
 
 def _error_in(outputs: list) -> str:

@@ -43,7 +43,7 @@ def lab_namespace(tiny_processed, tiny_prepared) -> dict:
 
 
 def dcn_runs(deep: float, low: float, losses=(0.6, 0.6)) -> list:
-    """Lab 04's measurement with these validation AUCs (DCN depth 3, the low-rank DCN), as `models.compare` lists it."""
+    """Lab 04's measurement with these validation AUCs (DCN depth 3, the low-rank DCN), as `training.compare` lists it."""
     from recsys_course.course.exercises.lab04 import DEEP, LOW
     from recsys_course.modeling.training import FitResult
 
@@ -62,7 +62,7 @@ def _lab04_names(tiny_processed) -> dict:
 
 def runs_of(dlrm: float, pair: float, triple: float, losses=(0.6, 0.6, 0.6, 0.6), dcn: float | None = None) -> list:
     """A lab 05 measurement with these validation AUCs (DLRM, the pair cross, the 3-way cross, and the DCN), in the
-    order `experiment.measure` lists its runs. The DCN's AUC, unless given, lies halfway between the lowest and the
+    order the Measure cell lists its runs. The DCN's AUC, unless given, lies halfway between the lowest and the
     highest of the others: it is neither the best nor the worst run."""
     import math
 
@@ -159,16 +159,17 @@ def _lab06_names(ns: dict) -> dict:
 
     import tensorflow as tf
 
-    from recsys_course.course.exercises.lab06 import INPUTS, REGISTER_LINE, SOLUTION_Q1
+    from recsys_course.course.exercises.core import solution_text
+    from recsys_course.course.exercises.lab06 import REGISTER_LINE
 
     scope = {"tf": tf}
     exec(REGISTER_LINE.replace("course>", "catalogue_reference>")  # noqa: S102 - the lab's own solution text
-         + "\n" + SOLUTION_Q1.replace('package="course"', 'package="catalogue_reference"'), scope)
-    mm, Tags, schema, cls = ns["mm"], ns["Tags"], ns["schema"], scope["MyCross"]
+         + "\n" + solution_text("06", 1).replace('package="course"', 'package="catalogue_reference"'), scope)
+    mm, schema, cls = ns["mm"], ns["schema"], scope["MyCross"]
 
     def mine_dcn():
-        inputs = eval(INPUTS, {"mm": mm, "Tags": Tags, "schema": schema})  # noqa: S307 - the lab's own text
-        model = mm.Model(inputs.connect(cls(), mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)
+        model = mm.Model(ns["dcn_inputs"]().connect(cls(), mm.MLPBlock([64])), mm.BinaryClassificationTask("target"),
+                         schema=schema)
         model(ns["batch"])
         return model
 

@@ -1,7 +1,8 @@
 """The exercise framework: one small class per exercise, `q1.check()`, `q1.hint()`, `q1.solution()`, `q1.ready()`.
 
-Each exercise class (`Q1`, `Q2`… in a lab module) holds its variable names, its hints, its official solution
-text and its `verify`. `check()` reads the variables from the notebook (or takes them by name) and has four
+Each exercise class (`Q1`, `Q2`… in a lab module) declares its variable names, its hints and its `verify` (built
+from `checkers`); its official solution is the solution notebook's `# BEGIN SOLUTION … # END SOLUTION` region
+(the same one `labgen` blanks out), read when `solution()` is called. `check()` reads the variables from the notebook (or takes them by name) and has four
 outcomes: not attempted (a blank `____` is still there), incorrect (a specific message per recognised mistake,
 else the first difference found: expected vs got), your code raised (the error, and the line of your code that
 failed), and correct. `check()` itself never raises. A `Lab` groups a lab's exercises and what they share: the
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
+from recsys_course.config import REPO_ROOT
+
 NOT_ATTEMPTED = "not attempted"
 INCORRECT = "incorrect"
 RAISED = "your code raised"
@@ -28,7 +31,7 @@ MARKS = {CORRECT: "✅", INCORRECT: "❌", RAISED: "💥", NOT_ATTEMPTED: "⬜"}
 # The machine-readable form of an Outcome in a notebook's outputs (read by `recsys_course.tools.progress`).
 OUTCOME_MIME = "application/vnd.recsys-course.outcome+json"
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_DIR = str(REPO_ROOT / "recsys_course")
 _LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
@@ -207,7 +210,6 @@ class Exercise:
     title: ClassVar[str] = ""
     names: ClassVar[tuple[str, ...]] = ()
     hints: ClassVar[tuple[str, ...]] = ()
-    solution_code: ClassVar[str] = ""
     success: ClassVar[str] = "well done."
 
     def __init__(self, lab: Lab, number: int):
@@ -271,5 +273,20 @@ class Exercise:
         return Text(self.hints[level - 1] + more).show()
 
     def solution(self) -> Text:
-        """The official answer (the same code as the solution notebook's)."""
-        return Text(f"```python\n{self.solution_code.strip()}\n```").show()
+        """The official answer: the solution notebook's region for this exercise (lab NN's Nth region)."""
+        lab = type(self).__module__.rsplit(".", 1)[-1].removeprefix("lab")
+        return Text(f"```python\n{solution_text(lab, self.number)}\n```").show()
+
+
+SOLUTIONS = REPO_ROOT / "solutions"
+
+
+def solution_text(lab: str, number: int) -> str:
+    """The `number`th solution region of solutions/<lab>_*_solution.ipynb, or a line saying it is missing."""
+    from recsys_course.course.exercises.regions import solution_regions
+
+    found = sorted(SOLUTIONS.glob(f"{lab}_*_solution.ipynb"))
+    regions = solution_regions(found[0]) if found else []
+    if len(regions) < number:
+        return f"# the official answer is in solutions/{lab}_*_solution.ipynb, which this copy of the course lacks"
+    return regions[number - 1]

@@ -1,27 +1,15 @@
 """Lab 02 — building blocks: a residual bottom MLP, item embeddings, a concatenating ParallelBlock."""
 from __future__ import annotations
 
-from recsys_course.course.exercises.anatomy import Step, describe, steps
+from recsys_course.course.exercises.checkers import block as _require_block, output_shape as _out
 from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
+from recsys_course.course.exercises.merlin_adapter import Step, describe, tagged
 
 WIDTH = 32
 
 
 def _tags(schema, tag: str) -> tuple[str, ...]:
-    from merlin.schema import Tags
-
-    return tuple(sorted(schema.select_by_tag(getattr(Tags, tag)).column_names))
-
-
-def _require_block(block, name: str) -> list[Step]:
-    if not hasattr(block, "connect") or not callable(block):
-        raise Incorrect(f"`{name}` should be a Merlin block, got {type(block).__name__}.")
-    return steps(block)
-
-
-def _out(block, batch):
-    out = block(batch)
-    return {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else tuple(out.shape)
+    return tuple(sorted(tagged(schema, tag)))
 
 
 def check_residual_bottom(path: list[Step], continuous: tuple[str, ...]) -> None:
@@ -53,9 +41,6 @@ class Q1(Exercise):
     hints = ("Start from `mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS))`.",
              "`.connect(mm.MLPBlock([32]))` first; then a second 32-wide MLP whose input is added back.",
              "`.connect_with_residual(mm.MLPBlock([32]))` adds the block's input to its output.")
-    solution_code = '''bottom = (mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS))
-          .connect(mm.MLPBlock([32]))
-          .connect_with_residual(mm.MLPBlock([32])))'''
     success = "the residual keeps the width at 32."
 
     def verify(self, bottom) -> None:
@@ -92,7 +77,6 @@ class Q2(Exercise):
     hints = ("Only the item's columns: product_id, cat_0, cat_1, cat_2 and brand all carry the ITEM tag.",
              "`schema.select_by_tag(Tags.ITEM)` selects them.",
              "`mm.Embeddings(schema.select_by_tag(Tags.ITEM), dim=32)`")
-    solution_code = "item_embeddings = mm.Embeddings(schema.select_by_tag(Tags.ITEM), dim=32)"
     success = "five tables, one 32-wide vector per item feature."
 
     def verify(self, item_embeddings) -> None:
@@ -117,7 +101,6 @@ class Q3(Exercise):
     hints = ("A ParallelBlock takes a dict of branches: your item embeddings and your bottom MLP.",
              "Without an aggregation it returns a dict; `aggregation=\"concat\"` makes one tensor.",
              "`mm.ParallelBlock({\"items\": item_embeddings, \"continuous\": bottom}, aggregation=\"concat\")`")
-    solution_code = 'item_tower = mm.ParallelBlock({"items": item_embeddings, "continuous": bottom}, aggregation="concat")'
 
     def verify(self, item_tower) -> str:
         path = _require_block(item_tower, "item_tower")

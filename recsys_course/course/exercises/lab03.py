@@ -10,27 +10,13 @@ from itertools import combinations
 import pandas as pd
 
 from recsys_course.modeling import analysis
-from recsys_course.course.exercises import rules
-from recsys_course.course.exercises.anatomy import describe, find, steps
+from recsys_course.course.exercises import checkers as rules
 from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
+from recsys_course.course.exercises.merlin_adapter import describe, find
 from recsys_course.data.formats import CROSS_CANDIDATES
 
 DIM, BOTTOM, TOP = 32, (64, 32), (64,)
 FROM_BLOCKS = "your `interaction` from Q1, a top `mm.MLPBlock([64])` and `mm.BinaryClassificationTask(\"target\")`"
-
-
-def feature_spec(schema, dim: int, bottom: tuple[int, ...], concat: bool) -> rules.InputsSpec:
-    """The inputs an exercise asks for, read from the lab's schema."""
-    from merlin.schema import Tags
-
-    return rules.InputsSpec(tuple(schema.select_by_tag(Tags.CATEGORICAL).column_names),
-                            tuple(schema.select_by_tag(Tags.CONTINUOUS).column_names), dim, bottom, concat)
-
-
-def all_features(schema) -> set[str]:
-    from merlin.schema import Tags
-
-    return set(schema.excluding_by_tag(Tags.TARGET).column_names)
 
 
 def strength_table(rows: pd.DataFrame, candidates=tuple(CROSS_CANDIDATES)) -> pd.DataFrame:
@@ -46,18 +32,9 @@ class Q1(Exercise):
     hints = ("Two branches in a ParallelBlock: `\"embeddings\"` (dim 32) and `\"bottom_block\"` (an MLP ending at 32).",
              "The bottom MLP's last width must equal the embedding dim, or the dot products cannot be taken.",
              "`inputs.connect_with_shortcut(DotProductInteractionBlock(), shortcut_filter=mm.Filter(\"bottom_block\"), aggregation=\"concat\")`")
-    solution_code = '''inputs = mm.ParallelBlock({
-    "embeddings": mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=32),
-    "bottom_block": mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock([64, 32])),
-})
-interaction = inputs.connect_with_shortcut(
-    DotProductInteractionBlock(), shortcut_filter=mm.Filter("bottom_block"), aggregation="concat")'''
-
     def verify(self, interaction) -> str:
-        if not hasattr(interaction, "connect") or not callable(interaction):
-            raise Incorrect(f"`interaction` should be a Merlin block, got {type(interaction).__name__}.")
-        spec = feature_spec(self.ctx["schema"], DIM, BOTTOM, False)
-        width = rules.check_dlrm_interaction(steps(interaction), spec, self.ctx["batch"])
+        path = rules.block(interaction, "interaction")
+        width = rules.check_dlrm_interaction(path, rules.inputs_spec(self.ctx["schema"], DIM, BOTTOM, False), self.ctx["batch"])
         return f"{DIM} (bottom MLP) + {width - DIM} dot products = {width} inputs for the top MLP."
 
 
@@ -67,18 +44,14 @@ class Q2(Exercise):
     hints = ("Connect your interaction to a top `mm.MLPBlock([64])` and wrap it in `mm.Model` with a BinaryClassificationTask.",
              "The task: `mm.BinaryClassificationTask(\"target\")`.",
              "Do not forget `schema=schema` — see notebook 03's trap.")
-    solution_code = '''dlrm_model = mm.Model(interaction.connect(mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)'''
     success = "all ten features reach the model."
 
     def verify(self, dlrm_model) -> None:
-        schema = self.ctx["schema"]
-        path = rules.model_path(dlrm_model, "dlrm_model", all_features(schema), FROM_BLOCKS)
-        body = [s for s in path if s.kind != "task"]
-        spec = feature_spec(schema, DIM, BOTTOM, False)
-        rules.check_dlrm_interaction(body[:2], spec)
-        rules.check_top(path, 2, TOP, "the interaction")
-        rules.require_output(dlrm_model, self.ctx["batch"], "dlrm_model")
-        rules.check_interaction_output(body[0], body[1], self.ctx["batch"], spec)
+        spec, batch = rules.inputs_spec(self.ctx["schema"], DIM, BOTTOM, False), self.ctx["batch"]
+        rules.model(dlrm_model, "dlrm_model", self.ctx, FROM_BLOCKS,
+                    [lambda path: rules.check_dlrm_interaction([s for s in path if s.kind != "task"][:2], spec),
+                     lambda path: rules.check_top(path, 2, TOP, "the interaction")],
+                    after=[lambda path: rules.check_interaction_output(path[0], path[1], batch, spec)])
 
 
 class Q3(Exercise):
@@ -88,17 +61,13 @@ class Q3(Exercise):
              "`analysis.interaction_strengths(rows, CANDIDATES)` scores every pair, and with `order=3` every triple "
              "(what the pairs already explain is removed first).",
              "Put both tables together (`pd.concat`), sort by `interaction` and take the top row's `features`.")
-    solution_code = '''strengths = pd.concat([analysis.interaction_strengths(rows, CANDIDATES),
-                       analysis.interaction_strengths(rows, CANDIDATES, order=3)])
-cross_features = strengths.sort_values("interaction", ascending=False)["features"].iloc[0]'''
-
     success = "these features interact most on your data (pairs and triples ranked together)."
 
     def verify(self, cross_features) -> None:
         got = _feature_set(cross_features)
         table = self.lab.strengths()
         top = table.loc[0]
-        nested = [p for p in combinations(sorted(got), 2) if analysis.nested_pair(self.ctx["rows"], *p)]
+        nested = _nested(self.ctx["rows"], got)
         if nested:
             raise Incorrect(f"{' × '.join(nested[0])} is nested: one determines the other, so their cross carries "
                             "nothing new. Look for features that vary independently.")
@@ -132,24 +101,21 @@ class Q4(Exercise):
              "num_bins=...)), is_input=True, aggregation=\"concat\")` with `s = schema.select_by_name(list(cross_features))`; "
              "count the combinations with `rows.groupby(list(cross_features)).ngroups`.",
              "Concatenate both, connect a top MLP, and pass `schema=schema` to mm.Model.")
-    solution_code = '''combinations = rows.groupby(list(cross_features)).ngroups
-cross_schema = schema.select_by_name(list(cross_features))
-cross = mm.ParallelBlock(
-    mm.TabularBlock.from_schema(schema=cross_schema, pre=mm.HashedCross(cross_schema, num_bins=2 * combinations)),
-    is_input=True, aggregation="concat")
-deep_inputs = mm.ParallelBlock({
-    "embeddings": mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=32),
-    "bottom_block": mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock([64, 32])),
-})
-deep = deep_inputs.connect_with_shortcut(DotProductInteractionBlock(), shortcut_filter=mm.Filter("bottom_block"),
-                                         aggregation="concat")
-body = mm.ParallelBlock({"dlrm": deep, "cross": cross}, aggregation="concat").connect(mm.MLPBlock([64]))
-cross_model = mm.Model(body, mm.BinaryClassificationTask("target"), schema=schema)'''
 
     def verify(self, cross_model) -> str:
-        schema = self.ctx["schema"]
-        path = rules.model_path(cross_model, "cross_model", all_features(schema),
-                                "a ParallelBlock of a new DLRM interaction and a HashedCross branch")
+        spec = rules.inputs_spec(self.ctx["schema"], DIM, BOTTOM, False)
+        path = rules.model(cross_model, "cross_model", self.ctx,
+                           "a ParallelBlock of a new DLRM interaction and a HashedCross branch",
+                           [lambda p: self._structure(p, spec)], self.lab.earlier_answers(self, self.scope),
+                           [lambda p: self._outputs(p, spec)])
+        features, bins = find(path, "hashed_cross")[0]["features"], find(path, "hashed_cross")[0]["bins"]
+        combos = self.ctx["rows"].groupby(list(features)).ngroups
+        return (f"a wide cross of {' × '.join(features)}, the features your data rewards, beside DLRM: {bins:,} bins "
+                f"for its {combos:,} combinations. Hashing still puts some combinations in a shared bin; the last "
+                "part of this lab counts them.")
+
+    def _structure(self, path: list, spec) -> None:
+        """A ParallelBlock of DLRM's interaction and the wide HashedCross alone, concatenated, then the top MLP."""
         crosses = find(path, "hashed_cross")
         if not crosses:
             raise Incorrect("no HashedCross in the model: add a wide branch with `mm.HashedCross(...)` beside DLRM.")
@@ -157,32 +123,26 @@ cross_model = mm.Model(body, mm.BinaryClassificationTask("target"), schema=schem
         top = path[0]
         if top.kind != "parallel" or len(top["branches"]) != 2:
             raise Incorrect(f"expected a ParallelBlock of two branches (DLRM, HashedCross) first, got {describe(path[:1])}.")
-        wide = [n for n, p in top["branches"].items() if find(p, "hashed_cross")]
-        deep = [p for p in top["branches"].values() if not find(p, "hashed_cross")]
+        wide, deep = _wide_and_deep(top)
         if len(deep) != 1 or not find(deep[0], "embeddings"):
             raise Incorrect(f"one branch should be DLRM (inputs → dot products with the shortcut), the other the "
                             f"HashedCross; got {describe(path[:1])}.")
-        spec = feature_spec(schema, DIM, BOTTOM, False)
         rules.check_dlrm_interaction(deep[0], spec)
         _check_wide_path(top["branches"][wide[0]])
         if top["agg"] != "concat":
             raise Incorrect(f"the two branches are aggregated with {top['agg']}: pass `aggregation=\"concat\"`.")
         rules.check_top(path, 1, TOP, "the concatenated DLRM and cross")
-        rules.fresh_blocks(cross_model, "cross_model", self.lab.earlier_answers(self, self.scope))
-        rules.require_output(cross_model, self.ctx["batch"], "cross_model")
+
+    def _outputs(self, path: list, spec) -> None:
+        wide, deep = _wide_and_deep(path[0])
         rules.check_interaction_output(deep[0][0], deep[0][1], self.ctx["batch"], spec)
-        _check_wide_output(top["blocks"][wide[0]], self.ctx["batch"], crosses[0]["bins"])
-        features, bins = crosses[0]["features"], crosses[0]["bins"]
-        combos = self.ctx["rows"].groupby(list(features)).ngroups
-        return (f"a wide cross of {' × '.join(features)}, the features your data rewards, beside DLRM: {bins:,} bins "
-                f"for its {combos:,} combinations. Hashing still puts some combinations in a shared bin; the last "
-                "part of this lab counts them.")
+        _check_wide_output(path[0]["blocks"][wide[0]], self.ctx["batch"], find(path, "hashed_cross")[0]["bins"])
 
     def _check_cross(self, cross) -> None:
         """The crossed features are Q3's (nesting judged on the learner's rows, as Q3 does), with enough bins."""
         truth = tuple(self.lab.strengths().loc[0, "features"])
         got = set(cross["features"])
-        nested = [p for p in combinations(sorted(got), 2) if analysis.nested_pair(self.ctx["rows"], *p)]
+        nested = _nested(self.ctx["rows"], got)
         if nested:
             which = ("the 2022 notebook's cat_0 × cat_1" if set(nested[0]) == {"cat_0", "cat_1"}
                      else " × ".join(nested[0]))
@@ -197,6 +157,17 @@ cross_model = mm.Model(body, mm.BinaryClassificationTask("target"), schema=schem
         if cross["mode"] not in ("one_hot", "multi_hot"):  # one cross: multi_hot is the same one-hot vector
             raise Incorrect(f"output_mode={cross['mode']!r} gives bin ids; this wide branch is the one-hot cross "
                             "(leave output_mode at its default).")
+
+
+def _nested(rows: pd.DataFrame, features: set[str]) -> list[tuple[str, str]]:
+    """The pairs of `features` nested in the rows (one determines the other)."""
+    return [p for p in combinations(sorted(features), 2) if analysis.nested_pair(rows, *p)]
+
+
+def _wide_and_deep(top) -> tuple[list[str], list[list]]:
+    """The names of a ParallelBlock's branches with a HashedCross, and the paths of the others."""
+    wide = [n for n, p in top["branches"].items() if find(p, "hashed_cross")]
+    return wide, [p for p in top["branches"].values() if not find(p, "hashed_cross")]
 
 
 def _check_wide_path(path: list) -> None:

@@ -5,15 +5,11 @@ validation rows (`metrics.auc_noise`, as lab 03 does), so its expected answer is
 """
 from __future__ import annotations
 
-import math
-
 from recsys_course.course import benchfigures
 from recsys_course import metrics
-from recsys_course.course.exercises import rules
-from recsys_course.course.exercises.anatomy import Step, describe, find
+from recsys_course.course.exercises import checkers as rules
 from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
-from recsys_course.course.exercises.lab01 import as_number
-from recsys_course.course.exercises.lab03 import all_features, feature_spec
+from recsys_course.course.exercises.merlin_adapter import Step, describe, find
 
 DIM, BOTTOM, TOP = 64, (128, 64), (64,)
 RANK = 16
@@ -23,10 +19,6 @@ TOLERANCE = 1e-4  # an AUC difference taken from the table's rounded AUCs is sti
 WIDTH = 9 * DIM  # eight 64-wide embeddings and the 64-wide bottom MLP, concatenated
 FROM_BLOCKS = ("the concatenated ParallelBlock of embeddings and bottom MLP, `.connect(mm.CrossBlock(...), "
                "mm.MLPBlock([64]))`, in `mm.Model(..., schema=schema)`")
-INPUTS = '''mm.ParallelBlock({
-    "embeddings": mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=64),
-    "bottom_block": mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock([128, 64])),
-}, aggregation="concat")'''
 
 
 def check_dcn(path: list[Step], schema, depth: int, rank: int | None) -> None:
@@ -39,7 +31,7 @@ def check_dcn(path: list[Step], schema, depth: int, rank: int | None) -> None:
     if any(c in find([s], "cross") for s in path if s.kind == "parallel" for c in crosses):
         raise Incorrect("the CrossBlock sits *beside* an MLP (the parallel DCN); this exercise asks for the stacked "
                         "DCN: inputs → CrossBlock → top MLP, one after the other.")
-    rules.check_inputs(path[0], feature_spec(schema, DIM, BOTTOM, True))
+    rules.check_inputs(path[0], rules.inputs_spec(schema, DIM, BOTTOM, True))
     if path[1].kind == "mlp":
         raise Incorrect(f"an MLP ({describe(path[1:2])}) runs *before* the CrossBlock: the cross layers must multiply "
                         "the raw concatenated inputs x0. Put the top MLP after the CrossBlock.")
@@ -74,14 +66,10 @@ class Q1(Exercise):
     hints = ("DCN's input is DLRM's ParallelBlock with `aggregation=\"concat\"`: one 576-wide vector.",
              "Connect it to `mm.CrossBlock(3)` and then a top `mm.MLPBlock([64])`.",
              "Wrap it in `mm.Model(body, mm.BinaryClassificationTask(\"target\"), schema=schema)`.")
-    solution_code = f'''inputs = {INPUTS}
-dcn3 = mm.Model(inputs.connect(mm.CrossBlock(3), mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)'''
     success = "three cross layers: crosses of up to four features."
 
     def verify(self, dcn3) -> None:
-        path = rules.model_path(dcn3, "dcn3", all_features(self.ctx["schema"]), FROM_BLOCKS)
-        check_dcn(path, self.ctx["schema"], 3, None)
-        rules.require_output(dcn3, self.ctx["batch"], "dcn3")
+        rules.model(dcn3, "dcn3", self.ctx, FROM_BLOCKS, [lambda path: check_dcn(path, self.ctx["schema"], 3, None)])
 
 
 class Q2(Exercise):
@@ -90,15 +78,10 @@ class Q2(Exercise):
     hints = ("Same inputs as Q1, built again: a block that is already part of `dcn3` would share its weights.",
              "`mm.CrossBlock(2, low_rank_dim=16)` writes each W as a product of two thin matrices.",
              "`mm.Model(low_rank_inputs.connect(mm.CrossBlock(2, low_rank_dim=16), mm.MLPBlock([64])), task, schema=schema)`")
-    solution_code = f'''low_rank_inputs = {INPUTS}
-dcn_low_rank = mm.Model(low_rank_inputs.connect(mm.CrossBlock(2, low_rank_dim=16), mm.MLPBlock([64])),
-                        mm.BinaryClassificationTask("target"), schema=schema)'''
 
     def verify(self, dcn_low_rank) -> str:
-        path = rules.model_path(dcn_low_rank, "dcn_low_rank", all_features(self.ctx["schema"]), FROM_BLOCKS)
-        check_dcn(path, self.ctx["schema"], 2, RANK)
-        rules.fresh_blocks(dcn_low_rank, "dcn_low_rank", self.lab.earlier_answers(self, self.scope))
-        rules.require_output(dcn_low_rank, self.ctx["batch"], "dcn_low_rank")
+        rules.model(dcn_low_rank, "dcn_low_rank", self.ctx, FROM_BLOCKS,
+                    [lambda path: check_dcn(path, self.ctx["schema"], 2, RANK)], self.lab.earlier_answers(self, self.scope))
         return (f"each cross layer now has {2 * WIDTH * RANK + WIDTH:,} parameters instead of "
                 f"{WIDTH * WIDTH + WIDTH:,}.")
 
@@ -109,29 +92,23 @@ class Q3(Exercise):
     hints = ("One cross layer computes x0 ⊙ (x W + b) + x on the concatenated 576-wide input.",
              "Full rank: W is 576 × 576 and b is 576. Low rank 16: W = U V, U is 576 × 16, V is 16 × 576, plus b.",
              "`cross_layer_params = 576 * 576 + 576` and `low_rank_params = 576 * 16 + 16 * 576 + 576`.")
-    solution_code = '''cross_layer_params = 576 * 576 + 576
-low_rank_params = 576 * 16 + 16 * 576 + 576'''
 
     def verify(self, cross_layer_params, low_rank_params) -> str:
-        full_got = as_number(cross_layer_params, "cross_layer_params", whole=True)
-        low_got = as_number(low_rank_params, "low_rank_params", whole=True)
         full, low = WIDTH * WIDTH + WIDTH, 2 * WIDTH * RANK + WIDTH
-        if (full_got, low_got) == (low, full):
+        if (rules.number(cross_layer_params, "cross_layer_params", whole=True),
+                rules.number(low_rank_params, "low_rank_params", whole=True)) == (low, full):
             raise Incorrect("the two numbers are swapped: the full-rank layer is the large one.")
-        known_full = {WIDTH * WIDTH: f"W is counted, but each cross layer also has a bias b of {WIDTH} numbers.",
-                      DIM * DIM + DIM: f"a cross layer sees the *concatenation* of all nine {DIM}-wide vectors: {WIDTH}, not {DIM}.",
-                      2 * full: "that is two layers; count one."}
-        if full_got in known_full:
-            raise Incorrect(known_full[full_got])
-        if full_got != full:
-            raise Incorrect(f"{int(full_got):,} is not the size of W ({WIDTH} × {WIDTH}) plus b ({WIDTH}).")
-        known_low = {WIDTH * RANK + WIDTH: f"low rank writes W = U V with U of {WIDTH} × {RANK} *and* V of {RANK} × {WIDTH}: count both, and b.",
-                     2 * WIDTH * RANK: f"U and V are counted; add the bias b ({WIDTH}).",
-                     full: "that is the full-rank layer again: low rank replaces W by U V."}
-        if low_got in known_low:
-            raise Incorrect(known_low[low_got])
-        if low_got != low:
-            raise Incorrect(f"{int(low_got):,} is not U ({WIDTH} × {RANK}) + V ({RANK} × {WIDTH}) + b ({WIDTH}).")
+        rules.value(cross_layer_params, "cross_layer_params", full, {
+            WIDTH * WIDTH: f"W is counted, but each cross layer also has a bias b of {WIDTH} numbers.",
+            DIM * DIM + DIM: f"a cross layer sees the *concatenation* of all nine {DIM}-wide vectors: {WIDTH}, not {DIM}.",
+            2 * full: "that is two layers; count one."},
+            f"{{got:,.0f}} is not the size of W ({WIDTH} × {WIDTH}) plus b ({WIDTH}).", whole=True)
+        rules.value(low_rank_params, "low_rank_params", low, {
+            WIDTH * RANK + WIDTH: f"low rank writes W = U V with U of {WIDTH} × {RANK} *and* V of {RANK} × {WIDTH}: "
+                                  "count both, and b.",
+            2 * WIDTH * RANK: f"U and V are counted; add the bias b ({WIDTH}).",
+            full: "that is the full-rank layer again: low rank replaces W by U V."},
+            f"{{got:,.0f}} is not U ({WIDTH} × {RANK}) + V ({RANK} × {WIDTH}) + b ({WIDTH}).", whole=True)
         return f"low rank is {full / low:.1f} times smaller per layer ({low:,} vs {full:,} parameters)."
 
 
@@ -143,56 +120,27 @@ class Q4(Exercise):
              f"no larger than `auc_noise`, else {BETTER!r} or {WORSE!r} for the low-rank model.",
              "`auc_of = {r.name: r.auc for r in runs}`, then `low_rank_change = auc_of[\"DCN depth 2, rank 16\"] - "
              "auc_of[\"DCN depth 3\"]`.")
-    solution_code = f'''auc_of = {{r.name: r.auc for r in runs}}
-low_rank_change = auc_of["{LOW}"] - auc_of["{DEEP}"]
-low_rank_verdict = ("{NOISE}" if abs(low_rank_change) <= auc_noise
-                    else "{BETTER}" if low_rank_change > 0 else "{WORSE}")'''
 
     def verify(self, low_rank_change, low_rank_verdict) -> str:
-        deep, low = _measurement(self.scope.get("runs"))
+        runs = rules.measurement(self.scope.get("runs"), (DEEP, LOW), "run the cell that trains `dcn3` and "
+                                 "`dcn_low_rank` (it sets `runs`).", "`training.compare` returns", f"the two runs {DEEP!r} and {LOW!r}")
+        deep, low = runs[DEEP], runs[LOW]
         change = low.auc - deep.auc
         noise = metrics.auc_noise(self.ctx["valid_target"], min(deep.auc, low.auc))
-        _check_change(as_number(low_rank_change, "low_rank_change"), change, deep, low)
+        rules.value(low_rank_change, "low_rank_change", change, {
+            -change: "that is depth 3 minus low rank: the change is the low-rank model's AUC *minus* depth 3's.",
+            low.auc: "that is the low-rank model's AUC itself: subtract depth 3's.",
+            deep.auc: "that is depth 3's AUC itself: the change is the low-rank AUC minus it.",
+            100 * change: "that is in percentage points: give the AUC difference itself.",
+            low.logloss - deep.logloss: "that is the change in validation log-loss: compare the AUCs (`.auc`).",
+            change / deep.auc: "that is a relative change: give the difference of the two AUCs."},
+            f"{{got:.4f}} is not the change your runs measured: {LOW} {low.auc:.4f} − {DEEP} {deep.auc:.4f} "
+            f"= {change:+.4f}.", tolerance=TOLERANCE)
         expected = NOISE if abs(change) <= noise else BETTER if change > 0 else WORSE
         _check_verdict(low_rank_verdict, expected, change, noise)
         full, small = WIDTH * WIDTH + WIDTH, 2 * WIDTH * RANK + WIDTH
         return (f"{benchfigures.versus(LOW, low.auc, DEEP, deep.auc, noise=noise)}, with cross layers "
                 f"{full / small:.0f}× smaller (one seed; `bench/RESULTS.md` has three).")
-
-
-def _measurement(runs) -> tuple:
-    """The depth-3 and the low-rank run of the lab's measurement cell (`runs`), or Incorrect saying what to do."""
-    from recsys_course.modeling.training import FitResult
-
-    if runs is None:
-        raise Incorrect("no measurement found: run the cell that trains `dcn3` and `dcn_low_rank` (it sets `runs`).")
-    if not isinstance(runs, list) or not all(isinstance(r, FitResult) for r in runs):
-        raise Incorrect(f"`runs` should be the list of results `models.compare` returns, got {type(runs).__name__}: "
-                        "run the measurement cell again.")
-    found = {r.name: r for r in runs}
-    if sorted(found) != sorted((DEEP, LOW)) or len(runs) != 2:
-        raise Incorrect(f"`runs` should hold the two runs {DEEP!r} and {LOW!r}; it holds {[r.name for r in runs]}: "
-                        "run the measurement cell again.")
-    failed = [r.name for r in runs if not isinstance(r.auc, (int, float)) or math.isnan(r.auc)]
-    if failed:
-        raise Incorrect(f"{', '.join(failed)} has no AUC (NaN): its training failed. Run the measurement cell again.")
-    return found[DEEP], found[LOW]
-
-
-def _check_change(got: float, change: float, deep, low) -> None:
-    if abs(got - change) <= TOLERANCE:
-        return
-    known = {-change: "that is depth 3 minus low rank: the change is the low-rank model's AUC *minus* depth 3's.",
-             low.auc: "that is the low-rank model's AUC itself: subtract depth 3's.",
-             deep.auc: "that is depth 3's AUC itself: the change is the low-rank AUC minus it.",
-             100 * change: "that is in percentage points: give the AUC difference itself.",
-             low.logloss - deep.logloss: "that is the change in validation log-loss: compare the AUCs (`.auc`).",
-             change / deep.auc: "that is a relative change: give the difference of the two AUCs."}
-    for value, message in known.items():
-        if math.isfinite(value) and abs(got - value) <= TOLERANCE:
-            raise Incorrect(message)
-    raise Incorrect(f"{got:.4f} is not the change your runs measured: {LOW} {low.auc:.4f} − {DEEP} {deep.auc:.4f} "
-                    f"= {change:+.4f}.")
 
 
 def _check_verdict(verdict, expected: str, change: float, noise: float) -> None:

@@ -8,9 +8,10 @@ verdict cell), against the measurement and its noise.
 from __future__ import annotations
 
 import inspect
-import math
+from typing import Any, NamedTuple
 
 from recsys_course.course import experiment
+from recsys_course.course.exercises import checkers as rules
 from recsys_course.course.exercises.core import Exercise, Incorrect, Lab, caller_scope
 from recsys_course.data.generate import PLANTED, Planted, planted_from
 from recsys_course.modeling.training import FitResult
@@ -74,7 +75,6 @@ class Q1(Exercise):
              "you change, e.g. one interaction off and another up.",
              "For example `{\"cross\": 0.0, \"triple\": 1.0}`: the pairwise top category × hour term off, the 3-way "
              "term up to 1. Sizes are standard deviations on the logit; 0 turns a term off.")
-    solution_code = 'planted = {"cross": 0.0, "triple": 1.0}'
 
     def verify(self, planted) -> str:
         changed = _checked_choice(planted)
@@ -82,12 +82,13 @@ class Q1(Exercise):
                 "will win on it (Q2), before you measure.")
 
 
-class Recorded:
+class Recorded(NamedTuple):
     """What Q2's check recorded: the prediction, the ground truth it was made for, and the measurement (`runs`)
     that already existed then, if any (a prediction made after a measurement is not judged against it)."""
 
-    def __init__(self, prediction: str, planted, runs_then):
-        self.prediction, self.planted, self.runs_then = prediction, planted, runs_then
+    prediction: str
+    planted: dict | None
+    runs_then: Any
 
 
 class Q2(Exercise):
@@ -99,7 +100,6 @@ class Q2(Exercise):
              "HashedCross of a pair gives each pair of values a weight of its own, of three features each triple of "
              "values; a CrossBlock multiplies the inputs' vectors, so it writes smooth products of features with "
              "few weights, but it drops DLRM's dot products.")
-    solution_code = f'prediction = "{experiment.TRIPLE}"'
 
     def verify(self, prediction) -> str:
         if isinstance(prediction, FitResult):
@@ -147,7 +147,6 @@ class Q3(Exercise):
     names = ("winner",)
     hints = ("`runs` holds one result per contender; each has `.name` and `.auc` (validation AUC).",
              "The run with the highest `auc`: `max(runs, key=lambda r: r.auc)`, and its `.name`.")
-    solution_code = "winner = max(runs, key=lambda r: r.auc).name"
 
     def verify(self, winner) -> str:
         runs = _measurement(self.scope.get("runs"))
@@ -183,20 +182,12 @@ def _judged(prediction: str | None, winner: str) -> str:
 
 
 def _measurement(runs) -> list:
-    """`runs` as `experiment.measure` returns it: one result for each contender, each with an AUC; else Incorrect."""
-    if runs is None:
-        raise Incorrect("no measurement found: run the cell that sets `runs` (it trains the three contenders) first.")
-    if not isinstance(runs, list) or not all(isinstance(r, FitResult) for r in runs):
-        raise Incorrect(f"`runs` should be the list of results `experiment.measure` returns, got {type(runs).__name__}"
-                        + ("" if not isinstance(runs, list) else " with other things in it") + ": run the measurement "
-                        "cell again.")
-    names = [r.name for r in runs]
-    if sorted(names) != sorted(experiment.CONTENDERS):
-        raise Incorrect(f"`runs` should hold one result for each of {', '.join(experiment.CONTENDERS)}; it holds "
-                        f"{names}: run the measurement cell again.")
-    failed = [r.name for r in runs if not isinstance(r.auc, (int, float)) or math.isnan(r.auc)]
-    if failed:
-        raise Incorrect(f"{', '.join(failed)} has no AUC (NaN): its training failed. Run the measurement cell again.")
+    """`runs` as the Measure cell makes it (`train_until_stopped` for each contender): one result for each, each with
+    an AUC; else Incorrect."""
+    rules.measurement(runs, experiment.CONTENDERS, f"run the Measure cell that sets `runs` (it trains the "
+                      f"{len(experiment.CONTENDERS)} contenders) first.",
+                      "the Measure cell makes (one `train_until_stopped` per contender)",
+                      f"one result for each of {', '.join(experiment.CONTENDERS)}")
     return runs
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from recsys_course.course.exercises import rules
-from recsys_course.course.exercises.anatomy import describe, find
+from recsys_course.course.exercises import checkers as rules
+from recsys_course.course.exercises import merlin_adapter as adapter
 from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
-from recsys_course.course.exercises.lab03 import all_features, feature_spec
+from recsys_course.course.exercises.merlin_adapter import describe, find
 
 DIM, BOTTOM, TOP = 64, (128, 64), (64,)
 WIDTHS = (4, 7, 16)  # the widths Q1's check builds the layer at: a layer must take its width from its input
@@ -21,33 +21,6 @@ TOLERANCE = 1e-4
 FROM_BLOCKS = ("the concatenated ParallelBlock of embeddings and bottom MLP, `.connect(MyCross(), mm.MLPBlock([64]))`, "
                "in `mm.Model(..., schema=schema)`")
 REGISTER_LINE = 'tf.keras.utils.get_custom_objects().pop("course>MyCross", None)  # re-running this cell registers the new class'
-SOLUTION_Q1 = '''@tf.keras.utils.register_keras_serializable(package="course")
-class MyCross(tf.keras.layers.Layer):
-    def __init__(self, output_x0=False, **kwargs):
-        super().__init__(**kwargs)
-        self.output_x0 = output_x0
-
-    def build(self, input_shape):
-        shape = input_shape[0] if isinstance(input_shape, (list, tuple)) else input_shape
-        width = int(shape[-1])
-        self.kernel = self.add_weight("kernel", shape=(width, width), initializer="truncated_normal")
-        self.bias = self.add_weight("bias", shape=(width,), initializer="zeros")
-        super().build(input_shape)
-
-    def call(self, inputs):
-        x0, x = inputs if isinstance(inputs, (list, tuple)) else (inputs, inputs)
-        output = x0 * (tf.matmul(x, self.kernel) + self.bias) + x
-        return (x0, output) if self.output_x0 else output
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "output_x0": self.output_x0}'''
-INPUTS = '''mm.ParallelBlock({
-    "embeddings": mm.Embeddings(schema.select_by_tag(Tags.CATEGORICAL), dim=64),
-    "bottom_block": mm.ContinuousFeatures.from_schema(schema.select_by_tag(Tags.CONTINUOUS)).connect(mm.MLPBlock([128, 64])),
-}, aggregation="concat")'''
 # Wrong formulas a learner may write, each told by name when the layer computes it (x0, x, W, b as in the task).
 KNOWN_FORMULAS = (
     (lambda x0, x, w, b: x0 * (x @ w + b), "the residual `+ x` is missing: a cross layer adds its input back, "
@@ -69,17 +42,6 @@ def _tf():
     return tf
 
 
-def _merlin_cross(width: int, kernel: np.ndarray, bias: np.ndarray):
-    """Merlin's own cross layer (the one inside `mm.CrossBlock(1)`), built at `width` with these weights."""
-    from merlin.models.tf.blocks.cross import Cross
-
-    tf = _tf()
-    ref = Cross()
-    ref(tf.zeros((1, width)))
-    ref.set_weights([kernel, bias])
-    return ref
-
-
 def _require_layer_class(value) -> None:
     tf = _tf()
     if isinstance(value, tf.keras.layers.Layer):
@@ -92,9 +54,8 @@ def _require_layer_class(value) -> None:
 
 def _no_ready_made_inside(layer) -> None:
     """No Merlin cross, no Dense: the arithmetic must be the learner's own."""
-    inside = [type(m).__name__ for m in [layer, *rules.submodules(layer)]]
-    mro = {c.__name__ for c in type(layer).__mro__}
-    if {"Cross", "DenseMaybeLowRank", "SequentialBlock"} & (set(inside) | mro):
+    inside = [type(m).__name__ for m in [layer, *adapter.submodules(layer)]]
+    if adapter.holds_merlin_cross(layer):
         raise Incorrect("`MyCross` uses Merlin's own cross layer (mm.CrossBlock / Cross) inside: write the "
                         "arithmetic yourself, with your own kernel and bias made in `build`.")
     if any("Dense" in name for name in inside[1:]):
@@ -170,7 +131,7 @@ def _compare(cls, width: int, rng) -> str:
     layer = _weights_made_in_build(cls, width)
     kernel, bias = rng.normal(size=(width, width)).astype("float32"), rng.normal(size=width).astype("float32")
     one, x0, x = (_with_zeros(rng.normal(size=(ROWS[width], width)).astype("float32")) for _ in range(3))
-    ref = _merlin_cross(width, kernel, bias)
+    ref = adapter.merlin_cross(width, kernel, bias)
     expected = (ref(tf.constant(one)).numpy(), ref((tf.constant(x0), tf.constant(x))).numpy())
     before = [v.ref() for v in layer.weights]
     layer(tf.constant(one))  # a first call with its own weights: a layer that copies them on its first call shows
@@ -279,7 +240,6 @@ class Q1(Exercise):
              "In `call`: `x0, x = inputs if isinstance(inputs, (list, tuple)) else (inputs, inputs)`, then "
              "`output = x0 * (tf.matmul(x, self.kernel) + self.bias) + x`; return `(x0, output)` when "
              "`self.output_x0`, else `output`.")
-    solution_code = SOLUTION_Q1  # the cell above the blank already holds REGISTER_LINE
 
     def verify(self, MyCross) -> str:  # noqa: N803 - the learner's class name
         orientation = verify_cross_class(MyCross)
@@ -294,30 +254,30 @@ class Q2(Exercise):
     hints = ("The inputs of lab 04's DCN: 64-wide embeddings and a bottom MLP [128, 64], concatenated.",
              "`inputs.connect(MyCross(), mm.MLPBlock([64]))`: your layer where `mm.CrossBlock(1)` was.",
              "`mm.Model(body, mm.BinaryClassificationTask(\"target\"), schema=schema)`.")
-    solution_code = f'''my_inputs = {INPUTS}
-my_dcn = mm.Model(my_inputs.connect(MyCross(), mm.MLPBlock([64])), mm.BinaryClassificationTask("target"), schema=schema)'''
     success = "your layer sits where mm.CrossBlock(1) was, and the model runs on the batch."
 
     def verify(self, my_dcn) -> None:
         cls = _learners_class(self.scope, self.lab.checked, "Q2")
-        path = rules.model_path(my_dcn, "my_dcn", all_features(self.ctx["schema"]), FROM_BLOCKS)
-        mine = [m for m in rules.submodules(my_dcn) if isinstance(m, cls)]
+        rules.model(my_dcn, "my_dcn", self.ctx, FROM_BLOCKS, [lambda path: self._structure(my_dcn, path, cls)])
+
+    def _structure(self, my_dcn, path: list, cls) -> None:
+        """One current MyCross right after the concatenated inputs, instead of Merlin's cross or dot products."""
+        mine = [m for m in adapter.submodules(my_dcn) if isinstance(m, cls)]
         if find(path, "cross"):
             raise Incorrect("the model holds Merlin's `mm.CrossBlock`: plug in *your* layer, `MyCross()`, where it was.")
         if find(path, "dot"):
             raise Incorrect("the dot-product interaction is there: this DCN has your cross layer *instead* of it.")
         _one_current_layer(my_dcn, mine, cls, path)
-        rules.check_inputs(path[0], feature_spec(self.ctx["schema"], DIM, BOTTOM, True))
+        rules.check_inputs(path[0], rules.inputs_spec(self.ctx["schema"], DIM, BOTTOM, True))
         if len(path) < 2 or path[1].kind != "other" or path[1]["type"] != cls.__name__:
             raise Incorrect(f"expected your MyCross right after the concatenated inputs, got {describe(path[1:2])}: "
                             "the cross layer multiplies the raw inputs x0, the top MLP comes after it.")
         rules.check_top(path, 2, TOP, "your cross layer")
-        rules.require_output(my_dcn, self.ctx["batch"], "my_dcn")
 
 
 def _one_current_layer(model, mine: list, cls, path) -> None:
     """Exactly one MyCross of the notebook's current class, handing on one tensor."""
-    stale = [m for m in rules.submodules(model) if type(m).__name__ == cls.__name__ and not isinstance(m, cls)]
+    stale = [m for m in adapter.submodules(model) if type(m).__name__ == cls.__name__ and not isinstance(m, cls)]
     if stale and not mine:
         raise Incorrect("`my_dcn` holds a MyCross from an earlier run of the Q1 cell (the class has been defined again "
                         "since): run the cell that builds `my_dcn` again, so that it uses the current class.")
@@ -352,20 +312,15 @@ class Q3(Exercise):
              "Reload it the way a server does, without Keras: `tf.saved_model.load(str(export_dir))`, then its "
              "`.signatures[\"serving_default\"]`.",
              "`serving = tf.saved_model.load(str(export_dir)).signatures[\"serving_default\"]`")
-    solution_code = '''export_dir = params.paths.root / "models" / "lab06_my_dcn"
-my_dcn.save(export_dir)
-serving = tf.saved_model.load(str(export_dir)).signatures["serving_default"]'''
 
     def verify(self, export_dir, serving) -> str:
         from pathlib import Path
 
         tf = _tf()
         model = self.scope.get("my_dcn", self.lab.checked.get("my_dcn"))
-        import merlin.models.tf as mm
-
-        if not isinstance(model, mm.Model):
+        if not adapter.is_model(model):
             raise Incorrect("Q3 serves `my_dcn`, the model of Q2: build it (and check it) first.")
-        if not any(type(m).__name__ == "MyCross" for m in rules.submodules(model)):
+        if not any(type(m).__name__ == "MyCross" for m in adapter.submodules(model)):
             raise Incorrect("`my_dcn` holds no `MyCross`: Q3 saves and serves the model of Q2, with your own layer in "
                             "it (that is what a server must run without your Python code). Build it as Q2 asks.")
         if not isinstance(export_dir, (str, Path)) or not (Path(export_dir) / "saved_model.pb").is_file():
@@ -395,7 +350,7 @@ def _require_signature(serving, model, tf) -> None:
                         "`tf.saved_model.load(str(export_dir)).signatures[\"serving_default\"]`.")
     if isinstance(serving, tf.keras.Model):
         raise Incorrect("`serving` is a Keras model (tf.keras.models.load_model or mm.Model.load): that reload is "
-                        "broken for from-blocks Merlin models (merlin-models 23.12.0) and needs your Python classes. "
+                        f"broken for from-blocks Merlin models (merlin-models {adapter.INSTALLED}) and needs your Python classes. "
                         "A server uses the SavedModel's signature: "
                         "`tf.saved_model.load(str(export_dir)).signatures[\"serving_default\"]`.")
     if hasattr(serving, "signatures") and not hasattr(serving, "structured_input_signature"):

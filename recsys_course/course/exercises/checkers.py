@@ -1,25 +1,27 @@
-"""What the model exercises ask, as reusable rules over a model's anatomy; each rule raises Incorrect with its message.
+"""Generic checks the exercises declare; each raises Incorrect with its message (expected vs got).
 
-Rules read the model's own structure (`anatomy.steps`) and its behaviour on a 5-row batch; they accept every way
-of writing the same architecture (branch names, `connect` chains or `mm.Model(a, b, c)`, aggregation spelled as a
-string or a class, MLPs split or merged) and name the first difference they find: expected vs got.
+Values: `number` (a real number, whole when asked), `value` (within a tolerance of the truth, each known wrong
+value told by name), `on_cases` (a learner's function run on declared cases), `measurement` (a lab's `runs`).
+Models: `model` (an mm.Model built from blocks, with one binary task on the label, reading every feature, one
+probability per row, no block shared with an earlier answer) and named structural rules over its anatomy
+(`merlin_adapter.steps`): DLRM's inputs and interaction, the top MLP. They accept every way of writing the same
+architecture (branch names, `connect` chains or `mm.Model(a, b, c)`, aggregation spelled as a string or a class,
+MLPs split or merged) and name the first difference they find.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from importlib.metadata import version
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from recsys_course.course.exercises.anatomy import Step, describe, find, steps
+from recsys_course.course.exercises import merlin_adapter as adapter
 from recsys_course.course.exercises.core import Earlier, Incorrect
+from recsys_course.course.exercises.merlin_adapter import Step, describe, find, steps
 from recsys_course.data.formats import CONTINUOUS, TARGET
 
-SCHEMA_TRAP = ("the model reads only {found}: without `schema=schema`, Merlin Models " + version("merlin-models")
+SCHEMA_TRAP = ("the model reads only {found}: without `schema=schema`, Merlin Models " + adapter.INSTALLED
                + " takes its inputs from the input blocks it can see and silently drops every categorical feature. "
                "Pass `schema=schema` to mm.Model.")
-READY_MADE = {"Debug": "mm.DLRMModel (or mm.DLRMBlock)", "Continuous": "mm.DCNModel (or mm.InputBlockV2)",
-              "EmbeddingFeatures": "mm.Model.from_block, which puts Merlin's own input block (one concatenated tensor) "
-                                   "in front of your blocks, so they never see the features"}
 
 
 @dataclass(frozen=True)
@@ -33,65 +35,25 @@ class InputsSpec:
     concat: bool
 
 
-def require_model(value: Any, name: str) -> None:
-    import merlin.models.tf as mm
+def block(value: Any, name: str) -> list[Step]:
+    """A Merlin block (anything with `connect` that can be called): its anatomy."""
+    if not hasattr(value, "connect") or not callable(value):
+        raise Incorrect(f"`{name}` should be a Merlin block, got {type(value).__name__}.")
+    return steps(value)
 
-    if not isinstance(value, mm.Model):
+
+def require_model(value: Any, name: str) -> None:
+    if not adapter.is_model(value):
         raise Incorrect(f"`{name}` should be an `mm.Model(...)`, got {type(value).__name__}"
                         + (" (a block: wrap it as `mm.Model(block, task, schema=schema)`)." if hasattr(value, "connect") else "."))
 
 
-def submodules(module) -> list:
-    """Every tf.Module nested in `module`, as `module.submodules` lists them. That property fails on a model that
-    has been compiled and trained (TF 2.12 cannot walk its `_compiled_trainable_state`), so a learner re-running a
-    check after training would be told an error: then the attributes are walked here, skipping weak references."""
-    try:
-        return list(module.submodules)
-    except (ValueError, TypeError):
-        return walk_submodules(module)
-
-
-def walk_submodules(module) -> list:
-    """`module.submodules` by walking the attributes (weak references skipped)."""
-    import tensorflow as tf
-
-    found: list = []
-    seen, stack = {id(module)}, [module]
-    while stack:
-        for child in _child_modules(stack.pop(), tf.Module):
-            if id(child) not in seen:
-                seen.add(id(child))
-                found.append(child)
-                stack.append(child)
-    return found
-
-
-def _child_modules(obj, module_type) -> list:
-    """The tf.Modules directly in `obj`'s attributes (inside lists, tuples and dicts too)."""
-    import weakref
-    from collections.abc import Mapping
-
-    out, todo = [], list(vars(obj).values())
-    while todo:
-        value = todo.pop()
-        if isinstance(value, (weakref.WeakKeyDictionary, weakref.WeakValueDictionary, weakref.ref)):
-            continue
-        if isinstance(value, module_type):
-            out.append(value)
-        elif isinstance(value, Mapping):
-            todo.extend(value.values())
-        elif isinstance(value, (list, tuple)):
-            todo.extend(value)
-    return out
-
-
 def not_ready_made(model, name: str, exercise_asks: str) -> None:
     """A model asked to be built from blocks must not be one of Merlin's ready-made models."""
-    types = {type(layer).__name__ for layer in submodules(model)}
-    for marker, what in READY_MADE.items():
-        if marker in types:
-            raise Incorrect(f"`{name}` is built with {what}; this exercise asks you to build it from blocks: "
-                            f"{exercise_asks}.")
+    what = adapter.ready_made(model)
+    if what is not None:
+        raise Incorrect(f"`{name}` is built with {what}; this exercise asks you to build it from blocks: "
+                        f"{exercise_asks}.")
 
 
 def require_task(path: list[Step]) -> None:
@@ -110,10 +72,7 @@ def require_task(path: list[Step]) -> None:
 
 def require_features(model, expected: set[str]) -> None:
     """The model's schema holds every feature: the schema trap (only the continuous ones) gets its own message."""
-    from merlin.schema import Tags
-
-    found = set() if getattr(model, "schema", None) is None else set(
-        model.schema.excluding_by_tag(Tags.TARGET).column_names)
+    found = adapter.features(getattr(model, "schema", None))
     if found == expected:
         return
     missing = expected - found
@@ -123,9 +82,14 @@ def require_features(model, expected: set[str]) -> None:
                     "`schema=schema` to mm.Model, not a selection of it, so every feature reaches the model.")
 
 
+def output_shape(block, batch):
+    """What a block or model outputs on the batch: a shape, or a dict of shapes."""
+    out = block(batch)
+    return {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else tuple(out.shape)
+
+
 def require_output(model, batch, name: str) -> None:
-    out = model(batch)
-    got = {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else tuple(out.shape)
+    got = output_shape(model, batch)
     rows = len(next(iter(batch.values())))
     if got != (rows, 1):
         raise Incorrect(f"`{name}` outputs {got} on a {rows}-row batch; expected ({rows}, 1): one probability per row.")
@@ -138,12 +102,12 @@ def fresh_blocks(model, name: str, earlier: list[Earlier]) -> None:
     block the learner put *whole* into this model (`interaction = …` again), which shares nothing with an earlier
     model (whole_ok); an answer a check saw is never allowed inside the new model.
     """
-    mine = {id(m): m for m in _modules(model)}
+    mine = {id(m): m for m in adapter.layers(model)}
     own_vars = {v.ref() for v in _variables(model)}
     for other in earlier:
         if other.whole_ok and id(other.value) in mine:
             continue
-        shared = [m for m in _modules(other.value) if id(m) in mine and _holds_weights(m)]
+        shared = [m for m in adapter.layers(other.value) if id(m) in mine and adapter.holds_weights(m)]
         shared_vars = [v for v in _variables(other.value) if v.ref() in own_vars]
         if shared or shared_vars:
             what = f"`{other.name}` itself" if id(other.value) in mine else f"{_reused(shared, shared_vars)} of `{other.name}`"
@@ -161,52 +125,21 @@ def _variables(value) -> list:
         return []
 
 
-def _modules(value) -> list:
-    """The Keras layers inside a block or model (itself included), built or not."""
-    import tensorflow as tf
-
-    if not isinstance(value, tf.Module):
-        return []
-    return [value, *(m for m in submodules(value) if isinstance(m, tf.keras.layers.Layer))]
-
-
-WEIGHTED = ("Dense", "EmbeddingTable", "Cross", "DenseMaybeLowRank", "BatchNormalization", "Task", "Output")
-
-
-def _holds_weights(layer) -> bool:
-    """Whether a layer has (or will have, once built) weights of its own or in its sublayers: sharing a stateless
-    block such as `DotProductInteractionBlock()` or a Filter changes nothing."""
-    return any(any(w in type(m).__name__ for w in WEIGHTED) for m in [layer, *submodules(layer)])
-
-
 def _outermost(shared: list) -> list:
     """The shared layers that are not inside another shared layer (what the learner actually reused)."""
-    inner = {id(s) for m in shared for s in submodules(m)}
+    inner = {id(s) for m in shared for s in adapter.submodules(m)}
     return [m for m in shared if id(m) not in inner]
-
-
-def _block_name(layer) -> str:
-    """A layer's class name, `MLPBlock` for a SequentialBlock of Dense layers only."""
-    inner = getattr(layer, "layers", None)
-    if type(layer).__name__ == "SequentialBlock" and inner and all("Dense" in type(x).__name__ for x in inner):
-        return "MLPBlock"
-    return type(layer).__name__
 
 
 def _reused(shared: list, variables: list) -> str:
     if not shared:
         return f"{len(variables)} weight variables"
-    names = sorted({_block_name(m) for m in _outermost(shared)})
+    names = sorted({adapter.block_name(m) for m in _outermost(shared)})
     return f"the block{'s' if len(names) > 1 else ''} {', '.join(names)}"
 
 
-CALLS = {"Task": "mm.BinaryClassificationTask(\"target\")", "MLPBlock": "mm.MLPBlock([...])", "_Dense": "mm.MLPBlock([...])",
-         "Cross": "mm.CrossBlock(...)", "Embedding": "mm.Embeddings(...)"}
-
-
 def _calls(shared: list) -> str:
-    found = {call for m in _outermost(shared) for key, call in CALLS.items() if key in _block_name(m)}
-    return ", ".join(sorted(found)) or "mm.Embeddings(...), mm.MLPBlock(...) and mm.ParallelBlock(...)"
+    return ", ".join(adapter.calls_to_rebuild(_outermost(shared))) or "mm.Embeddings(...), mm.MLPBlock(...) and mm.ParallelBlock(...)"
 
 
 def _branch_with(step: Step, kind: str) -> tuple[str, list[Step]] | None:
@@ -362,3 +295,77 @@ def model_path(model, name: str, expected_features: set[str], exercise_asks: str
     require_task(path)
     require_features(model, expected_features)
     return path
+
+
+def inputs_spec(schema, dim: int, bottom: tuple[int, ...], concat: bool) -> InputsSpec:
+    """The DLRM/DCN inputs an exercise asks for, read from the lab's schema."""
+    return InputsSpec(adapter.tagged(schema, "CATEGORICAL"), adapter.tagged(schema, "CONTINUOUS"), dim, bottom, concat)
+
+
+def model(value, name: str, ctx: dict, asks: str, rules: Sequence[Callable] = (), earlier: list[Earlier] | None = None,
+          after: Sequence[Callable] = ()) -> list[Step]:
+    """A model exercise: `model_path` (an mm.Model from blocks, one binary task on the label, every feature of the
+    lab's schema), each structural rule on its anatomy, no block shared with an `earlier` answer, one probability per
+    row of the lab's batch, then each `after` rule (what runs parts of the model on the batch). Returns the anatomy."""
+    path = model_path(value, name, adapter.features(ctx["schema"]), asks)
+    for rule in rules:
+        rule(path)
+    if earlier is not None:
+        fresh_blocks(value, name, earlier)
+    require_output(value, ctx["batch"], name)
+    for rule in after:
+        rule(path)
+    return path
+
+
+def number(value: Any, name: str, whole: bool = False) -> float:
+    """A real number (a whole one when `whole`), else Incorrect naming what was given."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise Incorrect(f"`{name}` should be a number, got {type(value).__name__}"
+                        + (" (take the single number out of it, e.g. `.item()` or `float(...)`)." if hasattr(value, "shape") else "."))
+    if value != value:
+        raise Incorrect(f"`{name}` is NaN: the computation did not find any value.")
+    if value in (float("inf"), float("-inf")):
+        raise Incorrect(f"`{name}` is infinite ({value}): a count or a share is a finite number.")
+    if whole and float(value) != int(value):
+        raise Incorrect(f"`{name}` = {value} is not a whole number: parameters are counted one by one.")
+    return float(value)
+
+
+def value(given: Any, name: str, truth: float, known: dict[float, str] | Sequence[tuple[float, str]], otherwise: str,
+          tolerance: float = 0.0, whole: bool = False) -> float:
+    """A number within `tolerance` of `truth`; a known wrong value (the first that matches, in order) gets its own
+    message, any other `otherwise` (formatted with `got`)."""
+    got = number(given, name, whole)
+    if abs(got - truth) <= tolerance:
+        return got
+    for wrong, message in (known.items() if isinstance(known, dict) else known):
+        if math.isfinite(wrong) and abs(got - wrong) <= tolerance:
+            raise Incorrect(message)
+    raise Incorrect(otherwise.format(got=got))
+
+
+def on_cases(fn: Callable, cases: dict) -> dict:
+    """A function run on declared cases: {case: fn(*arguments)}."""
+    return {case: fn(*arguments) for case, arguments in cases.items()}
+
+
+def measurement(runs, names: Sequence[str], missing: str, producer: str, holds: str) -> dict:
+    """A lab's `runs` (the FitResults its measurement cell made), one per name in `names`, each with an AUC:
+    {name: result}; else Incorrect saying what to do."""
+    from recsys_course.modeling.training import FitResult
+
+    if runs is None:
+        raise Incorrect(f"no measurement found: {missing}")
+    if not isinstance(runs, list) or not all(isinstance(r, FitResult) for r in runs):
+        raise Incorrect(f"`runs` should be the list of results {producer}, got {type(runs).__name__}"
+                        + ("" if not isinstance(runs, list) else " with other things in it") + ": run the measurement "
+                        "cell again.")
+    if sorted(r.name for r in runs) != sorted(names):
+        raise Incorrect(f"`runs` should hold {holds}; it holds {[r.name for r in runs]}: run the measurement cell again.")
+    failed = [r.name for r in runs if not isinstance(r.auc, (int, float)) or math.isnan(r.auc)]
+    if failed:
+        raise Incorrect(f"{', '.join(failed)} has no AUC (NaN): its training failed. Run the measurement cell again.")
+    return {r.name: r for r in runs}
