@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-from recsys_course.course import benchfigures
+from recsys_course.course import benchfigures, experiment
 
 from recsys_course.tools import readme
 from recsys_course.modeling.builders import (BUILTIN_DCN, BUILTIN_DLRM, CONCAT_MLP, DCN_1, DCN_2, DCN_WITH_DOTS, DLRM,
@@ -177,9 +177,49 @@ def _smooth_goal(r: dict) -> Goal:
     return Goal(goal, said, _verdict(g.mean >= 0.005), why)
 
 
+# Lab 05's contenders beside the fair comparison's families of the same architecture.
+LAB05_TWINS = {experiment.DCN: DCN_2, experiment.TRIPLE: TRIPLE_CROSS}
+
+
+def _lab05_directions(r: dict) -> list[tuple[str, str, int, int | None, float]]:
+    """(world, lab contender, the quick run's side vs DLRM, the bench's side, the quick run's gain) wherever both
+    measured; a side is +1 ahead, -1 behind, 0 within the noise (the bench's: `benchfigures.fair_side`)."""
+    lab = r.get("lab05") or {}
+    out = []
+    for world in ("default", "smooth"):
+        mine = (lab.get(world) or {}).get("runs") or {}
+        if experiment.DLRM not in mine:
+            continue
+        for name, twin in LAB05_TWINS.items():
+            if name in mine:
+                gain = mine[name]["auc"] - mine[experiment.DLRM]["auc"]
+                bench = benchfigures.fair_side(benchfigures.fair_gain(r, world, twin, DLRM))
+                out.append((world, name, experiment._side(gain, lab[world]["noise"]), bench, gain))
+    return out
+
+
+def _lab05_goal(r: dict) -> Goal:
+    goal = "lab 05 reproduces the direction of the bench's fair verdicts at its quick size (vs DLRM)"
+    rows = [d for d in _lab05_directions(r) if d[3] is not None]
+    if not rows:
+        return Goal(goal, "lab 05's quick run or the fair rows it is set beside are not measured yet "
+                          "(`python bench/run.py --lab05-only`)", f"{NOT_RUN} yet")
+    words = {1: "ahead", -1: "behind", 0: "within the noise"}
+    lab = r["lab05"]
+    said = "; ".join(f"world `{w}`: {name} {gain:+.4f} ({words[mine]}, noise ±{lab[w]['noise']:.4f}; bench "
+                     f"{words[bench]})" for w, name, mine, bench, gain in rows)
+    said += (f" — one seed, {lab[rows[0][0]]['train_rows']:,} train rows (quick size "
+             f"`{lab['quick']['label']}`, batch {lab['quick']['batch_size']}, rate {lab['quick']['learning_rate']:g})")
+    wrong = [f"{name} in `{w}` ({'within the noise of one run' if mine == 0 else 'the other way'})"
+             for w, name, mine, bench, _ in rows if mine != bench]
+    why = (f"not the bench's direction: {', '.join(wrong)} — one seed on a fraction of the bench's rows"
+           if wrong else "")
+    return Goal(goal, said, _verdict(not wrong), why)
+
+
 def fair_goals(r: dict) -> list[Goal]:
-    """Issue 18's goals (the fair comparison), each computed from results.json's "fair" key."""
-    return [_converged_goal(r), _confound_goal(r), _smooth_goal(r)]
+    """Issue 18's goals (the fair comparison), each computed from results.json's "fair" and "lab05" keys."""
+    return [_converged_goal(r), _confound_goal(r), _smooth_goal(r), _lab05_goal(r)]
 
 
 def goals(r: dict) -> list[Goal]:

@@ -13,6 +13,9 @@
    data ("default") and in the same data with `Planted.smooth` on ("smooth"). `--fair-only` runs this step alone
    (resumable: every run is cached under bench/out/fair/, and merged into results.json after each family; the other
    keys stay as they are); `--render-only` merges what the cache holds and renders RESULTS.md and the README.
+8. lab 05 at its quick size (`experiment.make` + `experiment.measure`: the lab's contenders, stopping rule and rate)
+   with the shipped ground truth and with the smooth world's term, one seed each (results.json's "lab05" key):
+   whether the quick run reproduces the fair comparison's directions. `--lab05-only` runs this step alone.
 
 bench/results.json is the single source of every figure; bench/report.py turns it into RESULTS.md with the goals
 of issue 10 marked met or missed. Everything else lands in bench/out/ (git-ignored). Not part of `make test`.
@@ -20,6 +23,7 @@ of issue 10 marked met or missed. Everything else lands in bench/out/ (git-ignor
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -219,6 +223,36 @@ def bench_fair(args) -> None:
     fair_merge(args)
 
 
+def bench_lab05(seed: int = 42) -> dict:
+    """Lab 05's quick run in each world the fair comparison measured: its contenders' valid AUCs and the noise."""
+    from recsys_course.course import benchfigures, experiment
+
+    results = benchfigures.load() or {}
+    size = ((benchfigures.fair_world(results, "smooth") or {}).get("planted") or {}).get("smooth") or 1.0
+    quick = experiment.quick_for("small")
+    out = {"seed": seed, "quick": {**dataclasses.asdict(quick), "label": quick.label}}
+    for world, planted in (("default", {}), ("smooth", {"smooth": size})):
+        paths = experiment.make(planted, "small", seed=seed, root=OUT / "lab05")
+        runs = experiment.measure(paths, "small", seed=seed)  # the lab's four contenders, as an older lab copy calls
+        rows = json.loads((paths.prepared / "prepare.json").read_text())["train"]["rows"]
+        out[world] = {"planted": planted, "train_rows": rows,
+                      "noise": experiment.noise(paths, experiment.winner(runs).auc),
+                      "runs": {r.name: {"auc": r.auc, "params": r.params, "best_epoch": r.history["best_epoch"][0],
+                                        "epochs_run": len(r.history["val_auc"])} for r in runs}}
+    return out
+
+
+def lab05_only() -> None:
+    """Step 8 alone: merged into results.json as its "lab05" key, then RESULTS.md rendered."""
+    path = HERE / "results.json"
+    results = json.loads(path.read_text())
+    results["lab05"] = bench_lab05()
+    path.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    from report import write_report  # bench/report.py
+
+    write_report(results, HERE)
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     from recsys_course.modeling.builders import BENCH_MODELS, FAIR_MODELS
 
@@ -242,6 +276,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fair-models", nargs="+", default=None, choices=FAIR_MODELS,
                    help="fair comparison: only these families (display names)")
     p.add_argument("--fair-data", default=None, help="the default world's data folder (default: data/small)")
+    p.add_argument("--lab05-only", action="store_true", help="run only lab 05's quick run (step 8)")
     return p.parse_args(argv)
 
 
@@ -250,6 +285,11 @@ def main() -> int:
     if args.render_only:
         fair_merge(args)
         print(f"merged bench/out/fair into {HERE / 'results.json'}; wrote {HERE / 'RESULTS.md'} and the README")
+        return 0
+    if args.lab05_only:
+        OUT.mkdir(parents=True, exist_ok=True)
+        lab05_only()
+        print(f"wrote {HERE / 'results.json'} (key lab05) and {HERE / 'RESULTS.md'}")
         return 0
     if args.fair_only:
         OUT.mkdir(parents=True, exist_ok=True)
@@ -270,6 +310,7 @@ def main() -> int:
         results["course"] = previous["course"]
         results["course_measured"] = previous.get("course_measured", previous["machine"]["date"])
     steps += [("make_test_seconds", bench_make_test)] if args.make_test else []
+    steps += [("lab05", bench_lab05)]
     for key, step in steps:
         print(f"{key} ...", flush=True)
         t = time.perf_counter()

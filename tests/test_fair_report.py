@@ -41,10 +41,10 @@ def results(default, smooth=None):
 
 def test_a_partial_run_marks_what_is_not_measured_yet():
     r = results({b.DLRM: family([0.74, 0.75, 0.745]), b.DCN_2: family([0.745, 0.751, 0.744])})
-    converged, confound, smooth = report.fair_goals(r)
+    converged, confound, smooth, lab05 = report.fair_goals(r)
     assert converged.status.startswith(report.NOT_RUN) and f"2 of {2 * len(b.FAIR_MODELS)}" in converged.measured
     assert confound.status.startswith(report.NOT_RUN) and f"{b.CONCAT_MLP} vs {b.DLRM}: not measured yet" in confound.measured
-    assert smooth.status.startswith(report.NOT_RUN)
+    assert smooth.status.startswith(report.NOT_RUN) and lab05.status.startswith(report.NOT_RUN)
     table = "\n".join(report._fair(r))
     assert f"| {b.DCN_WITH_DOTS} | not measured yet |" in table and "### World `smooth`" in table
     assert table.split("### World `smooth`")[1].strip().startswith("(the same data") and "Not measured yet." in table
@@ -109,3 +109,30 @@ def test_the_readme_says_the_fair_verdicts_of_results_json():
     assert benchfigures.fair_protocol(r) in rendered
     for line in benchfigures.fair_findings(r):
         assert line in rendered
+
+
+def test_lab05s_quick_run_is_judged_against_the_fair_directions():
+    """The goal row: each lab 05 contender's side of DLRM (beyond one run's noise) against the bench's fair side of
+    its twin; within the noise is not a reproduction, the other way is a contradiction, no run is not measured."""
+    from recsys_course.course import experiment as x
+
+    base = [0.740, 0.750, 0.745]
+    r = results({b.DLRM: family(base), b.DCN_2: family([a + 0.006 for a in base]),
+                 b.TRIPLE_CROSS: family([a + 0.012 for a in base])})
+    assert report._lab05_goal(r).status.startswith(report.NOT_RUN)
+
+    def quick(dcn, triple):
+        runs = {x.DLRM: 0.740, x.DCN: dcn, x.TRIPLE: triple, x.PAIR: 0.741}
+        return {"seed": 42, "quick": {"label": "small2400k", "batch_size": 1024, "learning_rate": 0.01},
+                "default": {"planted": {}, "train_rows": 181000, "noise": 0.004,
+                            "runs": {n: {"auc": a, "params": 1, "best_epoch": 1, "epochs_run": 2}
+                                     for n, a in runs.items()}}}
+
+    r["lab05"] = quick(0.748, 0.752)
+    met = report._lab05_goal(r)
+    assert met.status == report.MET and "DCN CrossBlock depth 2 +0.0080 (ahead, noise ±0.0040; bench ahead)" in met.measured
+    r["lab05"] = quick(0.742, 0.752)  # DCN ahead by less than the noise: not reproduced
+    within = report._lab05_goal(r)
+    assert within.status == report.MISSED and "within the noise of one run" in within.why
+    r["lab05"] = quick(0.730, 0.752)  # DCN behind: the other way
+    assert "DCN CrossBlock depth 2 in `default` (the other way)" in report._lab05_goal(r).why
