@@ -8,6 +8,7 @@ import statistics as st
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from recsys_course.course import benchfigures, experiment
 
@@ -181,9 +182,19 @@ def _smooth_goal(r: dict) -> Goal:
 LAB05_TWINS = {experiment.DCN: DCN_2, experiment.TRIPLE: TRIPLE_CROSS}
 
 
-def _lab05_directions(r: dict) -> list[tuple[str, str, int, int | None, float]]:
-    """(world, lab contender, the quick run's side vs DLRM, the bench's side, the quick run's gain) wherever both
-    measured; a side is +1 ahead, -1 behind, 0 within the noise (the bench's: `benchfigures.fair_side`)."""
+class Direction(NamedTuple):
+    """One lab 05 contender against DLRM in one world: the quick run's side and gain, and the bench's side (+1 ahead,
+    -1 behind, 0 within the noise; the bench's from `benchfigures.fair_side`)."""
+
+    world: str
+    name: str
+    mine: int
+    bench: int | None
+    gain: float
+
+
+def _lab05_directions(r: dict) -> list[Direction]:
+    """Every (world, contender) that both lab 05's quick run and the fair comparison measured."""
     lab = r.get("lab05") or {}
     out = []
     for world in ("default", "smooth"):
@@ -194,24 +205,24 @@ def _lab05_directions(r: dict) -> list[tuple[str, str, int, int | None, float]]:
             if name in mine:
                 gain = mine[name]["auc"] - mine[experiment.DLRM]["auc"]
                 bench = benchfigures.fair_side(benchfigures.fair_gain(r, world, twin, DLRM))
-                out.append((world, name, experiment._side(gain, lab[world]["noise"]), bench, gain))
+                out.append(Direction(world, name, experiment._side(gain, lab[world]["noise"]), bench, gain))
     return out
 
 
 def _lab05_goal(r: dict) -> Goal:
     goal = "lab 05 reproduces the direction of the bench's fair verdicts at its quick size (vs DLRM)"
-    rows = [d for d in _lab05_directions(r) if d[3] is not None]
+    rows = [d for d in _lab05_directions(r) if d.bench is not None]
     if not rows:
         return Goal(goal, "lab 05's quick run or the fair rows it is set beside are not measured yet "
                           "(`python bench/run.py --lab05-only`)", f"{NOT_RUN} yet")
     words = {1: "ahead", -1: "behind", 0: "within the noise"}
     lab = r["lab05"]
-    said = "; ".join(f"world `{w}`: {name} {gain:+.4f} ({words[mine]}, noise ±{lab[w]['noise']:.4f}; bench "
-                     f"{words[bench]})" for w, name, mine, bench, gain in rows)
-    said += (f" — one seed, {lab[rows[0][0]]['train_rows']:,} train rows (quick size "
+    said = "; ".join(f"world `{d.world}`: {d.name} {d.gain:+.4f} ({words[d.mine]}, noise ±{lab[d.world]['noise']:.4f}; "
+                     f"bench {words[d.bench]})" for d in rows)
+    said += (f" — one seed, {lab[rows[0].world]['train_rows']:,} train rows (quick size "
              f"`{lab['quick']['label']}`, batch {lab['quick']['batch_size']}, rate {lab['quick']['learning_rate']:g})")
-    wrong = [f"{name} in `{w}` ({'within the noise of one run' if mine == 0 else 'the other way'})"
-             for w, name, mine, bench, _ in rows if mine != bench]
+    wrong = [f"{d.name} in `{d.world}` ({'within the noise of one run' if d.mine == 0 else 'the other way'})"
+             for d in rows if d.mine != d.bench]
     why = (f"not the bench's direction: {', '.join(wrong)} — one seed on a fraction of the bench's rows"
            if wrong else "")
     return Goal(goal, said, _verdict(not wrong), why)

@@ -450,7 +450,7 @@ CASES = [Case(*row) for row in [
     ("lab05", 3, "#A5 a tie, either is right", "runs = runs_of(0.65, 0.61, 0.65); winner = sorted(runs, key=lambda r: r.auc)[-1].name", C, ""),
     ("lab05", 3, "#A5 a tie, the other one", "runs = runs_of(0.65, 0.61, 0.65); winner = 'DLRM'", C, ""),
     ("lab05", 3, "#A5 equal to 4 decimals", "runs = runs_of(0.650001, 0.61, 0.650002); winner = 'DLRM'", W, r"DLRM scored 0\.65000100, but DLRM \+ 3-way cross scored 0\.65000200"),
-    ("lab05", 3, "#A10 runs as a tuple", "runs = tuple(runs_of(0.62, 0.61, 0.68)); winner = 'DLRM + 3-way cross'", W, r"returns, got tuple"),
+    ("lab05", 3, "#A10 runs as a tuple", "runs = tuple(runs_of(0.62, 0.61, 0.68)); winner = 'DLRM + 3-way cross'", W, r"the Measure cell makes \(one `train_until_stopped` per contender\), got tuple"),
     ("lab05", 3, "#A10 a stray None in runs", "runs = runs_of(0.62, 0.61, 0.68) + [None]; winner = 'DLRM + 3-way cross'", W, r"got list with other things in it"),
     ("lab05", 3, "#A13 a result not from runs", "runs = runs_of(0.62, 0.61, 0.68); winner = FitResult('DLRM + 3-way cross', 0.5, 0.6, 1)", W, r"that result is not one of `runs`"),
     ("lab05", 3, "#A14 the last run, not the best", "runs = runs_of(0.62, 0.61, 0.68); winner = runs[-1].name", W, r"DLRM \+ pair cross scored 0.6100, but DLRM \+ 3-way cross scored 0.6800"),

@@ -149,11 +149,54 @@ def _rewrite(text: str) -> str:
 CELL_BREAK = "\n#@@ cell break @@#\n"
 
 
+_PLAIN_FROM = re.compile(rf"^from ({PKG}[\w.]*) import ([\w, ]+)$")
+
+
+def tidy_imports(cell: str) -> str:
+    """A notebook cell's top-level `from recsys_course… import …` lines, one per module, in the order of the first,
+    names sorted (the rewrite can leave `from recsys_course import data` beside `from recsys_course import metrics`)."""
+    lines = cell.split("\n")
+    found = [(i, _PLAIN_FROM.match(line)) for i, line in enumerate(lines)]
+    found = [(i, m) for i, m in found if m]
+    if len(found) < 2:
+        return cell
+    names: dict[str, list[str]] = {}
+    for _, m in found:
+        names.setdefault(m[1], [])
+        names[m[1]] += [n.strip() for n in m[2].split(",") if n.strip() not in names[m[1]]]
+    first = {}
+    for i, m in found:
+        first.setdefault(m[1], i)
+    out = []
+    for i, line in enumerate(lines):
+        m = _PLAIN_FROM.match(line)
+        if not m:
+            out.append(line)
+        elif first[m[1]] == i:
+            out.append(f"from {m[1]} import {', '.join(sorted(set(names[m[1]]), key=str.lower))}")
+    return "\n".join(_sorted_runs(out))
+
+
+def _sorted_runs(lines: list[str]) -> list[str]:
+    """Each unbroken run of `from recsys_course… import` lines sorted by module."""
+    out: list[str] = []
+    run: list[str] = []
+    for line in [*lines, None]:
+        if line is not None and _PLAIN_FROM.match(line):
+            run.append(line)
+            continue
+        out += sorted(run, key=lambda x: _PLAIN_FROM.match(x)[1])
+        run = []
+        if line is not None:
+            out.append(line)
+    return out
+
+
 def rewrite_notebook(path: Path) -> bool:
     """The cells are rewritten as one text (an import in one cell, its uses in others), then split back."""
     nb = json.loads(path.read_text())
     sources = ["".join(cell["source"]) for cell in nb["cells"]]
-    new = rewrite(CELL_BREAK.join(sources)).split(CELL_BREAK)
+    new = [tidy_imports(c) for c in rewrite(CELL_BREAK.join(sources)).split(CELL_BREAK)]
     assert len(new) == len(sources), path
     if new == sources:
         return False
