@@ -286,17 +286,6 @@ def check_top(path: list[Step], index: int, top: Sequence[int], after: str) -> N
         raise Incorrect(f"after the top MLP comes {describe(rest)}; expected only the task.")
 
 
-def model_path(model, name: str, expected_features: set[str], exercise_asks: str) -> list[Step]:
-    """The shared start of every model check: an mm.Model, built from blocks, a binary task on the label, all
-    features. Returns its anatomy (call `require_output` after the structure is checked)."""
-    require_model(model, name)
-    not_ready_made(model, name, exercise_asks)
-    path = steps(model)
-    require_task(path)
-    require_features(model, expected_features)
-    return path
-
-
 def inputs_spec(schema, dim: int, bottom: tuple[int, ...], concat: bool) -> InputsSpec:
     """The DLRM/DCN inputs an exercise asks for, read from the lab's schema."""
     return InputsSpec(adapter.tagged(schema, "CATEGORICAL"), adapter.tagged(schema, "CONTINUOUS"), dim, bottom, concat)
@@ -304,10 +293,15 @@ def inputs_spec(schema, dim: int, bottom: tuple[int, ...], concat: bool) -> Inpu
 
 def model(value, name: str, ctx: dict, asks: str, rules: Sequence[Callable] = (), earlier: list[Earlier] | None = None,
           after: Sequence[Callable] = ()) -> list[Step]:
-    """A model exercise: `model_path` (an mm.Model from blocks, one binary task on the label, every feature of the
-    lab's schema), each structural rule on its anatomy, no block shared with an `earlier` answer, one probability per
-    row of the lab's batch, then each `after` rule (what runs parts of the model on the batch). Returns the anatomy."""
-    path = model_path(value, name, adapter.features(ctx["schema"]), asks)
+    """A model exercise: an mm.Model built from blocks (not ready-made), one binary task on the label, every feature
+    of the lab's schema, each structural rule on its anatomy, no block shared with an `earlier` answer, one
+    probability per row of the lab's batch, then each `after` rule (what runs parts of the model on the batch).
+    Returns the anatomy."""
+    require_model(value, name)
+    not_ready_made(value, name, asks)
+    path = steps(value)
+    require_task(path)
+    require_features(value, adapter.features(ctx["schema"]))
     for rule in rules:
         rule(path)
     if earlier is not None:

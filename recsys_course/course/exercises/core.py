@@ -41,11 +41,10 @@ class _Blank:
     def __repr__(self) -> str:
         return "____"
 
-    def __getattr__(self, name):
+    def __getattr__(self, *args, **kwargs):
         raise NotImplementedError("replace ____ with your code first")
 
-    def __call__(self, *args, **kwargs):
-        raise NotImplementedError("replace ____ with your code first")
+    __call__ = __getattr__
 
 
 ____ = _Blank()
@@ -101,28 +100,25 @@ class Text:
     def __str__(self) -> str:
         return self.text
 
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_markdown_(self) -> str:
-        return self.text
+    __repr__ = _repr_markdown_ = __str__
 
     def show(self) -> "Text":
         """Display now when inside IPython (remembering the cell), so the cell's last value does not show it twice."""
         shell = _ipython()
         if shell is not None:
-            from IPython.display import Markdown, display
-
-            display(Markdown(self.text))
+            self._display()
             self._shown_at = shell.execution_count
         return self
 
     def _ipython_display_(self) -> None:
         shell = _ipython()
         if shell is None or self._shown_at != shell.execution_count:
-            from IPython.display import Markdown, display
+            self._display()
 
-            display(Markdown(self.text))
+    def _display(self) -> None:
+        from IPython.display import Markdown, display
+
+        display(Markdown(self.text))
 
 
 def _is_cell(filename: str) -> bool:
@@ -159,10 +155,7 @@ def raised_message(exc: BaseException) -> str:
 
 def caller_scope(frame) -> dict[str, Any]:
     """The notebook's names as seen from `frame` (globals, then locals)."""
-    scope = dict(frame.f_globals) if frame else {}
-    if frame:
-        scope.update(frame.f_locals)
-    return scope
+    return {**frame.f_globals, **frame.f_locals} if frame else {}
 
 
 class Earlier(NamedTuple):

@@ -106,12 +106,13 @@ class Q3(Exercise):
         path = _require_block(item_tower, "item_tower")
         if len(path) != 1 or path[0].kind != "parallel":
             raise Incorrect(f"expected one `mm.ParallelBlock` of your item embeddings and your bottom MLP, got {describe(path)}.")
-        branches = list(path[0]["branches"].values())
-        emb = [p for p in branches if p and p[0].kind == "embeddings"]
-        rest = [p for p in branches if not (p and p[0].kind == "embeddings")]
+        branches = path[0]["branches"]
+        emb = [n for n, p in branches.items() if p and p[0].kind == "embeddings"]
+        rest = [p for n, p in branches.items() if n not in emb]
         if len(branches) != 2 or len(emb) != 1:
             raise Incorrect(f"expected two branches, the item embeddings and the bottom MLP; got {describe(path)}.")
-        check_item_embeddings(emb[0], _tags(self.ctx["schema"], "ITEM"))
+        items = _tags(self.ctx["schema"], "ITEM")
+        check_item_embeddings(branches[emb[0]], items)
         check_residual_bottom(rest[0], _tags(self.ctx["schema"], "CONTINUOUS"))
         agg = path[0]["agg"]
         if agg is None:
@@ -120,19 +121,13 @@ class Q3(Exercise):
         if agg != "concat":
             raise Incorrect(f"aggregation={agg!r} does not make one flat vector per row ('stack' gives (batch, 6, 32), "
                             "'sum' adds the vectors): pass `aggregation=\"concat\"`.")
-        items = _tags(self.ctx["schema"], "ITEM")
-        check_item_vectors(_out(path[0]["blocks"][_emb_key(path[0])], self.ctx["batch"]), items,
-                           self.ctx["batch"])
+        check_item_vectors(_out(path[0]["blocks"][emb[0]], self.ctx["batch"]), items, self.ctx["batch"])
         out = _out(item_tower, self.ctx["batch"])
         width = (len(items) + 1) * WIDTH
         if out[1:] != (width,):
             raise Incorrect(f"`item_tower` outputs {out} on the batch; expected (rows, {width}): five 32-wide item "
                             "embeddings and the 32-wide bottom MLP, concatenated.")
         return f"{out[1]} numbers per row (five 32-wide item embeddings and the 32-wide bottom MLP), ready for an MLP."
-
-
-def _emb_key(step: Step) -> str:
-    return next(n for n, p in step["branches"].items() if p and p[0].kind == "embeddings")
 
 
 def lab02(schema, batch) -> tuple[Exercise, ...]:

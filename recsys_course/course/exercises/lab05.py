@@ -32,17 +32,13 @@ def as_planted(value) -> Planted:
         raise Incorrect(f"{e}.") from None
 
 
-def _size(value: float) -> str:
-    return format(value, ".15g")
-
-
 def _described(changed: dict[str, float]) -> str:
     """e.g. "`cross` 0.9 -> 0 (off), `triple` 0.45 -> 1 (up)"."""
     said = []
     for name, value in changed.items():
         shipped = getattr(PLANTED, name)
         how = "off" if value == 0 else ("up" if value > shipped else "down")
-        said.append(f"`{name}` {_size(shipped)} -> {_size(value)} ({how})")
+        said.append(f"`{name}` {shipped:.15g} -> {value:.15g} ({how})")
     return ", ".join(said)
 
 
@@ -164,11 +160,9 @@ class Q3(Exercise):
             digits = 4 if round(measured[name], 4) != round(top, 4) else 8
             raise Incorrect(f"in your run {name} scored {measured[name]:.{digits}f}, but {best} scored {top:.{digits}f}. "
                             "Take the highest validation AUC of *this* run, whatever you predicted.")
-        return f"{name} won this run. {_judged(self._recorded(runs), name)}"
-
-    def _recorded(self, runs) -> str | None:
         q2 = next((q for q in self.lab.exercises if isinstance(q, Q2)), None)
-        return None if q2 is None else q2.recorded_for(runs, self.scope.get("planted"))
+        recorded = None if q2 is None else q2.recorded_for(runs, self.scope.get("planted"))
+        return f"{name} won this run. {_judged(recorded, name)}"
 
 
 def _judged(prediction: str | None, winner: str) -> str:

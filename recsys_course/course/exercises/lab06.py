@@ -159,9 +159,8 @@ def _with_zeros(values: np.ndarray) -> np.ndarray:
 
 def _explain_difference(got, expected, args, width: int) -> None:
     """Name the mistake when the layer computes a known wrong formula, else say how far it is from a cross layer."""
-    if got[0].shape != expected[0].shape or got[1].shape != expected[1].shape:
-        bad = got[0] if got[0].shape != expected[0].shape else got[1]
-        good = expected[0] if got[0].shape != expected[0].shape else expected[1]
+    bad, good = next(((g, e) for g, e in zip(got, expected) if g.shape != e.shape), (None, None))
+    if bad is not None:
         raise Incorrect(f"on a {width}-wide input of {good.shape[0]} row(s) `MyCross` outputs shape {bad.shape}; a "
                         f"cross layer keeps the shape {good.shape}.")
     if not all(np.isfinite(g).all() for g in got):

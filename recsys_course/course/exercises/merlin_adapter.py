@@ -60,18 +60,18 @@ def _branches(block) -> dict[str, Any]:
 
 def _parallel(block) -> list[Step]:
     branches = _branches(block)
+    kind = {"WithShortcut": "shortcut", "ResidualBlock": "residual"}.get(type(block).__name__, "parallel")
     if branches and all(type(b).__name__ == "EmbeddingTable" for b in branches.values()):
         step = _tables(list(branches.values()))
         step.info["keys"] = tuple(sorted(branches))
-        return [*_pre(block), step, *_pre(block, "post")]
-    kind = {"WithShortcut": "shortcut", "ResidualBlock": "residual"}.get(type(block).__name__, "parallel")
-    paths = {name: steps(b) for name, b in branches.items()}
-    if kind == "parallel":
-        return [*_pre(block), Step("parallel", {"branches": paths, "agg": _agg(block), "block": block,
-                                                "blocks": branches}), *_pre(block, "post")]
-    keep = paths.pop("shortcut", [])
-    main = next(iter(paths.values()), [])
-    return [*_pre(block), Step(kind, {"main": main, "keep": keep, "agg": _agg(block), "block": block}), *_pre(block, "post")]
+    elif kind == "parallel":
+        paths = {name: steps(b) for name, b in branches.items()}
+        step = Step("parallel", {"branches": paths, "agg": _agg(block), "block": block, "blocks": branches})
+    else:
+        paths = {name: steps(b) for name, b in branches.items()}
+        keep = paths.pop("shortcut", [])
+        step = Step(kind, {"main": next(iter(paths.values()), []), "keep": keep, "agg": _agg(block), "block": block})
+    return [*_pre(block), step, *_pre(block, "post")]
 
 
 def _tables(tables: list) -> Step:
@@ -199,15 +199,12 @@ WORDS = {  # how `describe` names each kind of step
     "dot": lambda s: "dot products" + (f" (stacked on axis {s['axis']})" if s["axis"] not in (None, 1) else ""),
     "parallel": lambda s: "ParallelBlock{" + "; ".join(f"{n}: {describe(p)}" for n, p in s["branches"].items()) + "}"
                           + (f" ({s['agg']})" if s["agg"] else ""),
-    "shortcut": lambda s: _kept(s), "residual": lambda s: _kept(s),
+    "shortcut": lambda s: f"{s.kind}({describe(s['main'])} | kept: {describe(s['keep']) if s['keep'] else 'input'}, "
+                          f"{s['agg']})",
     "agg": lambda s: f"({s['agg']})",
     "task": lambda s: f"{s['type']}({s['target']!r})",
 }
-
-
-def _kept(step: Step) -> str:
-    kept = describe(step["keep"]) if step["keep"] else "input"
-    return f"{step.kind}({describe(step['main'])} | kept: {kept}, {step['agg']})"
+WORDS["residual"] = WORDS["shortcut"]
 
 
 def _word(step: Step) -> str:
@@ -260,37 +257,27 @@ def submodules(module) -> list:
 
 
 def walk_submodules(module) -> list:
-    """`module.submodules` by walking the attributes (weak references skipped)."""
-    import tensorflow as tf
-
-    found: list = []
-    seen, stack = {id(module)}, [module]
-    while stack:
-        for child in _child_modules(stack.pop(), tf.Module):
-            if id(child) not in seen:
-                seen.add(id(child))
-                found.append(child)
-                stack.append(child)
-    return found
-
-
-def _child_modules(obj, module_type) -> list:
-    """The tf.Modules directly in `obj`'s attributes (inside lists, tuples and dicts too)."""
+    """`module.submodules` by walking the attributes, inside lists, tuples and dicts too (weak references skipped)."""
     import weakref
     from collections.abc import Mapping
 
-    out, todo = [], list(vars(obj).values())
+    import tensorflow as tf
+
+    found, seen, todo = [], {id(module)}, list(vars(module).values())
     while todo:
         value = todo.pop()
         if isinstance(value, (weakref.WeakKeyDictionary, weakref.WeakValueDictionary, weakref.ref)):
             continue
-        if isinstance(value, module_type):
-            out.append(value)
+        if isinstance(value, tf.Module):
+            if id(value) not in seen:
+                seen.add(id(value))
+                found.append(value)
+                todo.extend(vars(value).values())
         elif isinstance(value, Mapping):
             todo.extend(value.values())
         elif isinstance(value, (list, tuple)):
             todo.extend(value)
-    return out
+    return found
 
 
 def ready_made(model) -> str | None:
