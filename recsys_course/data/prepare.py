@@ -290,16 +290,24 @@ def _label_split_filter(events, opts: Options):
 
 def _write_split(frame, folder: Path, name: str, opts: Options, raw) -> dict:
     """Compute one split (small: labelled rows only), sort it by time and write one parquet file."""
-    pdf = (frame.compute() if hasattr(frame, "compute") else frame).sort_values(["event_time_ts", "user_id", "product_id"], kind="stable")
+    pdf = _by_time(frame.compute() if hasattr(frame, "compute") else frame)
     if pdf.empty:
         when = (f"from {opts.train_start} to before {opts.valid_start}" if name == "train"
                 else f"in the validation month {opts.valid_month}")
         raise RawDataError(f"{raw}: no {name} rows survive preparation (need carts {when} by users and items "
                            f"with >= {opts.min_rows} train rows; --valid-month chooses another month)")
     folder.mkdir()
-    pdf.reset_index(drop=True).to_parquet(folder / "part.0.parquet", index=False)
+    pdf.to_parquet(folder / "part.0.parquet", index=False)  # no index written: its values do not matter
     return {"rows": len(pdf), "users": int(pdf["user_id"].nunique()), "items": int(pdf["product_id"].nunique()),
             "positive_rate": round(float(pdf["target"].mean()), 4)}
+
+
+def _by_time(pdf: pd.DataFrame) -> pd.DataFrame:
+    """`pdf` sorted by time, user, product (stable); itself, not a copy, when it is in that order already."""
+    order = np.lexsort([pdf[c].to_numpy() for c in ("product_id", "user_id", "event_time_ts")])
+    if np.array_equal(order, np.arange(len(order))):
+        return pdf
+    return pdf.sort_values(["event_time_ts", "user_id", "product_id"], kind="stable", ignore_index=True)
 
 
 # ---- month by month: memory bounded by a month's events, not by the number of months ----
@@ -415,24 +423,49 @@ def _month_by_month(client, files: list[Path], blocksize: str, opts: Options) ->
             events = pd.concat([pending[open_], events], ignore_index=True)
         pending = events
     last = _last_per_pair(_merge_last(last, _first_carts(pending)))  # in time order
-    last = last[last["event_time_ts"].to_numpy() < opts.bounds()[2]]
-    rows = _finish_rows(last, opts)
-    is_train = (rows["split"] == "train").to_numpy()
-    train = _filter_train_frame(rows[is_train].drop(columns="split"), opts.min_rows)
-    valid = rows[~is_train].drop(columns="split")
-    valid = valid[valid["user_id"].isin(train["user_id"].unique()) & valid["product_id"].isin(train["product_id"].unique())]
-    return tuple(frame.assign(user_session=frame["user_session"].astype(object)) for frame in (train, valid))  # str
+    del pending
+    return _split_rows(last, opts)
+
+
+def _split_rows(last: pd.DataFrame, opts: Options) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, valid) from the last labelled cart per (user, product), in time order: `_finish_rows`, the train
+    filter and valid's known users and items, chosen on the id and time columns alone (positions into `last`); only
+    the rows that reach the output get their features, each split already in `_write_split`'s order."""
+    start, valid_start, valid_end = opts.bounds()
+    ts, user, product = (last[c].to_numpy() for c in ("event_time_ts", "user_id", "product_id"))
+    at = np.flatnonzero((ts >= start) & (ts < valid_end))
+    is_valid = ts[at] >= valid_start
+    key = _pairs(user[at], is_valid)
+    newest_first = pd.Series(key).groupby(key, sort=False).cumcount(ascending=False).to_numpy()
+    at, is_valid = at[newest_first < opts.max_rows_per_user], is_valid[newest_first < opts.max_rows_per_user]
+    train = _kept_train(at[~is_valid], user, product, opts.min_rows)
+    valid = at[is_valid]
+    valid = valid[np.isin(user[valid], np.unique(user[train])) & np.isin(product[valid], np.unique(product[train]))]
+    return tuple(_output_rows(last, np.sort(rows)) for rows in (train, valid))
+
+
+def _kept_train(at: np.ndarray, user: np.ndarray, product: np.ndarray, min_rows: int) -> np.ndarray:
+    """`_filter_train` on positions: those of `at` whose user and product keep >= `min_rows` rows, until stable."""
+    while True:
+        users, items = pd.Series(user[at]).value_counts(), pd.Series(product[at]).value_counts()
+        if (users >= min_rows).all() and (items >= min_rows).all():
+            return at
+        at = at[np.isin(user[at], users.index[users >= min_rows].to_numpy())
+                & np.isin(product[at], items.index[items >= min_rows].to_numpy())]
+
+
+def _output_rows(last: pd.DataFrame, at: np.ndarray) -> pd.DataFrame:
+    """The rows of `last` at the positions `at` (in time order) as `_finish_rows` gives them, without the split,
+    sorted as `_write_split` sorts (time, user, product: unique, one row per pair), `user_session` as str."""
+    ts, user, product = (last[c].to_numpy()[at] for c in ("event_time_ts", "user_id", "product_id"))
+    at = at[np.lexsort([product, user, ts])]
+    rows = pd.DataFrame({c: last[c].to_numpy()[at] for c in ("event_time_ts", "category_code", "brand")})
+    _add_features(rows)
+    rows = rows.assign(user_id=last["user_id"].to_numpy()[at], product_id=last["product_id"].to_numpy()[at],
+                       price=last["price"].to_numpy()[at], target=last["target"].to_numpy()[at],
+                       user_session=_strings(last["user_session"]).take(at).to_numpy(zero_copy_only=False))
+    return rows[PREPARED_COLUMNS]
 
 
 def _merge_last(last: pd.DataFrame | None, carts: pd.DataFrame) -> pd.DataFrame:
     return _last_per_pair(carts if last is None else pd.concat([last, carts], ignore_index=True), in_time_order=False)
-
-
-def _filter_train_frame(train: pd.DataFrame, min_rows: int) -> pd.DataFrame:
-    """`_filter_train` on an in-memory frame."""
-    while True:
-        users, items = train["user_id"].value_counts(), train["product_id"].value_counts()
-        if (users >= min_rows).all() and (items >= min_rows).all():
-            return train
-        train = train[train["user_id"].isin(users.index[users >= min_rows].to_numpy())
-                      & train["product_id"].isin(items.index[items >= min_rows].to_numpy())]
