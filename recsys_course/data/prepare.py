@@ -10,7 +10,9 @@ Only cart and purchase events (a few percent of a real month) survive the first,
 5 GB month is never held in memory. The files are read one after another (months in time order), each by the Dask
 workers while the one before is labelled; a session still open at the end of a month (found in the next file too)
 is carried over, so only two months' cart/purchase events are held, whatever the number of months
-(`_month_by_month`). A session that comes back after a month without it is the one case that falls back to
+(`_month_by_month`). What grows with the months is the last labelled cart per (user, product) (`_LastCarts`, one
+frame per month, merged without copying the whole table); the output rows are chosen on its ids and times alone, and
+only those get their features and Python strings (`_split_rows`). A session that comes back after a month without it is the one case that falls back to
 shuffling every month's events by user at once (`_label_split_filter`); both give the same bytes.
 `scheduler` is a Dask address; None starts a local cluster.
 """
