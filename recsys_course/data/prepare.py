@@ -10,7 +10,9 @@ Only cart and purchase events (a few percent of a real month) survive the first,
 5 GB month is never held in memory. The files are read one after another (months in time order), each by the Dask
 workers while the one before is labelled; a session still open at the end of a month (found in the next file too)
 is carried over, so only two months' cart/purchase events are held, whatever the number of months
-(`_month_by_month`). A session that comes back after a month without it is the one case that falls back to
+(`_month_by_month`). What grows with the months is the last labelled cart per (user, product) (`_LastCarts`, one
+frame per month, merged without copying the whole table); the output rows are chosen on its ids and times alone, and
+only those get their features and Python strings (`_split_rows`). A session that comes back after a month without it is the one case that falls back to
 shuffling every month's events by user at once (`_label_split_filter`); both give the same bytes.
 `scheduler` is a Dask address; None starts a local cluster.
 """
@@ -103,7 +105,7 @@ def _split_advice(raw: Path, named: list[str], opts: Options, has_valid: bool) -
     return f"{found}; {problem}. Validate on the last month instead: --valid-month {usable[-1]}"
 
 
-def _in_order(values: pd.Series) -> np.ndarray:
+def _in_order(values) -> np.ndarray:
     """Integer codes that sort as the strings do (Arrow's dense rank: a C++ sort of the strings, codepoint order)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -114,10 +116,13 @@ def _in_order(values: pd.Series) -> np.ndarray:
     return pc.rank(coded.dictionary, tiebreaker="dense").take(coded.indices).to_numpy().astype(np.int64)
 
 
-def _strings(values: pd.Series):
-    """A column of strings as one Arrow string array (without a copy when it is Arrow-backed already)."""
+def _strings(values):
+    """A column of strings (a Series, or Arrow arrays) as one Arrow string array (without a copy when it is
+    Arrow-backed already)."""
     import pyarrow as pa
 
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if isinstance(values.array, pd.arrays.ArrowStringArray):
         data = getattr(values.array, "_pa_array", None) or values.array._data  # pandas 2 / 1.5
         return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
@@ -290,16 +295,24 @@ def _label_split_filter(events, opts: Options):
 
 def _write_split(frame, folder: Path, name: str, opts: Options, raw) -> dict:
     """Compute one split (small: labelled rows only), sort it by time and write one parquet file."""
-    pdf = (frame.compute() if hasattr(frame, "compute") else frame).sort_values(["event_time_ts", "user_id", "product_id"], kind="stable")
+    pdf = _by_time(frame.compute() if hasattr(frame, "compute") else frame)
     if pdf.empty:
         when = (f"from {opts.train_start} to before {opts.valid_start}" if name == "train"
                 else f"in the validation month {opts.valid_month}")
         raise RawDataError(f"{raw}: no {name} rows survive preparation (need carts {when} by users and items "
                            f"with >= {opts.min_rows} train rows; --valid-month chooses another month)")
     folder.mkdir()
-    pdf.reset_index(drop=True).to_parquet(folder / "part.0.parquet", index=False)
+    pdf.to_parquet(folder / "part.0.parquet", index=False)  # no index written: its values do not matter
     return {"rows": len(pdf), "users": int(pdf["user_id"].nunique()), "items": int(pdf["product_id"].nunique()),
             "positive_rate": round(float(pdf["target"].mean()), 4)}
+
+
+def _by_time(pdf: pd.DataFrame) -> pd.DataFrame:
+    """`pdf` sorted by time, user, product (stable); itself, not a copy, when it is in that order already."""
+    order = np.lexsort([pdf[c].to_numpy() for c in ("product_id", "user_id", "event_time_ts")])
+    if np.array_equal(order, np.arange(len(order))):
+        return pdf
+    return pdf.sort_values(["event_time_ts", "user_id", "product_id"], kind="stable", ignore_index=True)
 
 
 # ---- month by month: memory bounded by a month's events, not by the number of months ----
@@ -314,26 +327,6 @@ def _first_carts(events: pd.DataFrame) -> pd.DataFrame:
     order, carts, target = _session_carts(events, (events["_seq"].to_numpy(),))
     kept = [i for i, c in enumerate(events.columns) if c not in ("event_type", "_seq")]  # all carts; _seq is done
     return events.iloc[order[carts], kept].assign(target=target)
-
-
-def _last_per_pair(carts: pd.DataFrame, in_time_order: bool = True) -> pd.DataFrame:
-    """The last labelled cart of each (user, product), in time order (ties: session, product; these are unique).
-    Not `in_time_order`: the same rows in any order, without ranking the session strings unless two carts of a
-    pair share its latest time."""
-    if carts.empty:
-        return carts
-    if not in_time_order:
-        ts, pair = carts["event_time_ts"].to_numpy(), _pairs(carts["user_id"].to_numpy(), carts["product_id"].to_numpy())
-        order = np.lexsort([ts, pair])
-        p, t = pair[order], ts[order]
-        is_last = np.r_[p[1:] != p[:-1], True]
-        tied = np.r_[False, (p[1:] == p[:-1]) & (t[1:] == t[:-1])]
-        if not tied[is_last].any():  # the latest time of each pair is its own: no session order needed
-            return carts.iloc[np.sort(order[is_last])]
-    order = np.lexsort([carts["product_id"].to_numpy(), _in_order(carts["user_session"]),
-                        carts["event_time_ts"].to_numpy()])
-    pairs = _pairs(carts["user_id"].to_numpy()[order], carts["product_id"].to_numpy()[order])
-    return carts.iloc[order[~pd.Series(pairs).duplicated(keep="last").to_numpy()]]  # one copy
 
 
 _HASH_WEIGHTS = np.random.default_rng(20).integers(1, 2**63, size=256, dtype=np.uint64) * 2 + 1  # odd
@@ -398,7 +391,7 @@ def _month_by_month(client, files: list[Path], blocksize: str, opts: Options) ->
     the next file. Only two files' cart/purchase events and the last labelled cart per (user, product) are held.
     A session that comes back after a file without it raises `_SessionReturns` (the caller falls back)."""
     ordered = sorted(files, key=lambda f: (month_of(f) or "", f.name))
-    pending, done_hashes, last = None, np.zeros(0, dtype=np.uint64), None
+    pending, done_hashes, last = None, np.zeros(0, dtype=np.uint64), _LastCarts([])
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -409,30 +402,126 @@ def _month_by_month(client, files: list[Path], blocksize: str, opts: Options) ->
                 raise _SessionReturns()
             sessions = _strings(pending["user_session"])
             open_ = pc.is_in(sessions, value_set=fresh).to_numpy(zero_copy_only=False)
-            complete = pending[~open_]
             done_hashes = np.union1d(done_hashes, _session_hashes(pc.unique(sessions.filter(pa.array(~open_)))))
-            last = _merge_last(last, _first_carts(complete))
-            events = pd.concat([pending[open_], events], ignore_index=True)
+            complete, carried = (pending[~open_], pending[open_]) if open_.any() else (pending, pending.iloc[:0])
+            del pending, sessions  # the file's events are held once: complete or carried over
+            last.add(_first_carts(complete))
+            del complete
+            events = pd.concat([carried, events], ignore_index=True) if len(carried) else events
         pending = events
-    last = _last_per_pair(_merge_last(last, _first_carts(pending)))  # in time order
-    last = last[last["event_time_ts"].to_numpy() < opts.bounds()[2]]
-    rows = _finish_rows(last, opts)
-    is_train = (rows["split"] == "train").to_numpy()
-    train = _filter_train_frame(rows[is_train].drop(columns="split"), opts.min_rows)
-    valid = rows[~is_train].drop(columns="split")
-    valid = valid[valid["user_id"].isin(train["user_id"].unique()) & valid["product_id"].isin(train["product_id"].unique())]
-    return tuple(frame.assign(user_session=frame["user_session"].astype(object)) for frame in (train, valid))  # str
+    last.add(_first_carts(pending))  # one row per (user, product), in no particular order
+    del pending, events
+    return _split_rows(last, opts)
 
 
-def _merge_last(last: pd.DataFrame | None, carts: pd.DataFrame) -> pd.DataFrame:
-    return _last_per_pair(carts if last is None else pd.concat([last, carts], ignore_index=True), in_time_order=False)
+class _LastCarts:
+    """The last labelled cart of each (user, product) so far, held as one frame per file: `add` drops the rows a
+    newer cart replaces file by file, so the whole table is never copied at once."""
+
+    def __init__(self, frames: list[pd.DataFrame]):
+        self.frames = frames
+
+    def column(self, name: str) -> np.ndarray:
+        return np.concatenate([f[name].to_numpy() for f in self.frames]) if self.frames else np.zeros(0, np.int64)
+
+    def sessions(self):
+        import pyarrow as pa
+
+        chunks = [_strings(f["user_session"]) for f in self.frames]
+        if len({c.type for c in chunks}) > 1:
+            chunks = [c.cast(pa.large_string()) for c in chunks]
+        return pa.chunked_array(chunks, type=chunks[0].type if chunks else pa.string())
+
+    def add(self, carts: pd.DataFrame) -> None:
+        """Merge `carts` (labelled carts of complete sessions): keep the last row of each pair, in place."""
+        self.frames = [f for f in [*self.frames, carts] if len(f)]
+        keep, start = self._last_rows(), 0
+        for i, f in enumerate(self.frames):
+            kept, start = keep[start:start + len(f)], start + len(f)
+            if not kept.all():
+                self.frames[i] = f[kept]  # the frame it replaces is freed here
+        self.frames = [f for f in self.frames if len(f)]
+
+    def _last_rows(self) -> np.ndarray:
+        """Which rows are the last of their (user, product): latest time; ties: the greatest session (string
+        order, ranked among the tied rows alone)."""
+        user, product, ts = (self.column(c) for c in ("user_id", "product_id", "event_time_ts"))
+        order = np.lexsort([ts, product, user])
+        tied = _tied(order, user, product, ts)
+        if len(tied):
+            session = np.zeros(len(order), dtype=np.int64)
+            session[tied] = _in_order(self.sessions().take(tied))
+            order = np.lexsort([session, ts, product, user])
+        keep = np.zeros(len(order), dtype=bool)
+        keep[order[np.r_[~_same(order, user, product), True][:len(order)]]] = True  # each pair's last
+        return keep
 
 
-def _filter_train_frame(train: pd.DataFrame, min_rows: int) -> pd.DataFrame:
-    """`_filter_train` on an in-memory frame."""
+def _same(order: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """For each row of `order` but the last: whether the next one has the same `keys`."""
+    same = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for key in keys:
+        key = key[order]
+        same &= key[1:] == key[:-1]
+    return same
+
+
+def _tied(order: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """The rows (of `order`) that share all `keys` with a neighbour in `order`."""
+    same, both = _same(order, *keys), np.zeros(len(order), dtype=bool)
+    both[1:] |= same
+    both[:-1] |= same
+    return order[both]
+
+
+def _split_rows(last: _LastCarts, opts: Options) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, valid) from the last labelled cart per (user, product): `_finish_rows`, the train filter and valid's
+    known users and items, chosen on the id and time columns alone (positions into `last`); only the rows that
+    reach the output get their features, each split already in `_write_split`'s order."""
+    start, valid_start, valid_end = opts.bounds()
+    ts, user, product = (last.column(c) for c in ("event_time_ts", "user_id", "product_id"))
+    at = _each_user_in_time_order(last, np.flatnonzero((ts >= start) & (ts < valid_end)))
+    is_valid = ts[at] >= valid_start
+    key = _pairs(user[at], is_valid)
+    newest_first = pd.Series(key).groupby(key, sort=False).cumcount(ascending=False).to_numpy()
+    at, is_valid = at[newest_first < opts.max_rows_per_user], is_valid[newest_first < opts.max_rows_per_user]
+    train = _kept_train(at[~is_valid], user, product, opts.min_rows)
+    valid = at[is_valid]
+    valid = valid[np.isin(user[valid], np.unique(user[train])) & np.isin(product[valid], np.unique(product[train]))]
+    return tuple(_output_rows(last, np.sort(rows)) for rows in (train, valid))
+
+
+def _each_user_in_time_order(last: _LastCarts, at: np.ndarray) -> np.ndarray:
+    """The positions `at` by user, each user's rows in time order (ties: session, product; the old table's time
+    order): the session strings are ranked only for the rows of a user that share a second (a subset keeps their
+    order)."""
+    user, ts, product = (last.column(c)[at] for c in ("user_id", "event_time_ts", "product_id"))
+    order = np.lexsort([product, ts, user])
+    tied = _tied(order, user, ts)
+    if not len(tied):
+        return at[order]
+    session = np.zeros(len(at), dtype=np.int64)
+    session[tied] = _in_order(last.sessions().take(at[tied]))
+    return at[np.lexsort([product, session, ts, user])]
+
+
+def _kept_train(at: np.ndarray, user: np.ndarray, product: np.ndarray, min_rows: int) -> np.ndarray:
+    """`_filter_train` on positions: those of `at` whose user and product keep >= `min_rows` rows, until stable."""
     while True:
-        users, items = train["user_id"].value_counts(), train["product_id"].value_counts()
+        users, items = pd.Series(user[at]).value_counts(), pd.Series(product[at]).value_counts()
         if (users >= min_rows).all() and (items >= min_rows).all():
-            return train
-        train = train[train["user_id"].isin(users.index[users >= min_rows].to_numpy())
-                      & train["product_id"].isin(items.index[items >= min_rows].to_numpy())]
+            return at
+        at = at[np.isin(user[at], users.index[users >= min_rows].to_numpy())
+                & np.isin(product[at], items.index[items >= min_rows].to_numpy())]
+
+
+def _output_rows(last: _LastCarts, at: np.ndarray) -> pd.DataFrame:
+    """The rows of `last` at the positions `at` as `_finish_rows` gives them, without the split, sorted as
+    `_write_split` sorts (time, user, product: unique, one row per pair), `user_session` as str."""
+    ts, user, product = (last.column(c)[at] for c in ("event_time_ts", "user_id", "product_id"))
+    at = at[np.lexsort([product, user, ts])]
+    rows = pd.DataFrame({c: last.column(c)[at] for c in ("event_time_ts", "category_code", "brand")})
+    _add_features(rows)
+    rows = rows.assign(**{c: last.column(c)[at] for c in ("user_id", "product_id", "price", "target")},
+                       user_session=last.sessions().take(at).to_numpy())
+    return rows[PREPARED_COLUMNS]
