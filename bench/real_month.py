@@ -178,7 +178,8 @@ def _seven_sentence(r: dict, seven: dict | None) -> str:
                 f"**{peak:.1f} GB** (≤ 4 GB {'met' if peak <= 4.0 else '**missed**'}). `prepare` reads the months "
                 f"one after another and carries sessions still open at a month's end into the next, so the raw "
                 f"events are held a month at a time; what still grows with the months is the table of the last "
-                f"labelled cart per (user, product) and the output itself"
+                f"labelled cart per (user, product), held one frame per month and merged without a copy of the "
+                f"whole table; only the rows that reach the output get their features and Python strings"
                 + (f" (peak with fewer months: {growth})." if growth else "."))
     projection = r["seven_months_projection"]
     return (f"Seven months (~0.4 billion events) were not measured: at the measured rate they take about "
