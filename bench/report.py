@@ -587,13 +587,15 @@ def prepare_speed_paragraph(folder: Path) -> str:
     for case, label in (("small", "at `small`"), ("real_month", "on the real-size month")):
         c = peer.get(case)
         if c:
+            share = c.get("others_cpu_share")
+            others = "" if share is None else f", other work {share:.0%} of the machine"
             parts.append(f"{label} {c['course_median_s']:.1f} s against {c['peer_median_s']:.1f} s "
-                         f"({c['ratio']:.2f}×, {c['events'] / 1e6:.1f}M raw events)")
+                         f"({c['ratio']:.2f}×, {c['events'] / 1e6:.1f}M raw events{others})")
     if not parts:
         return ""
     return ("**Beside the tool a CPU user would pick.** A plain single-process Polars script of the same labelling "
             "(`bench/peer_polars.py`, same rows) and `prepare` (which also checks every row and runs on Dask), timed "
-            "alternately as whole processes on this shared machine: " + "; ".join(parts) + ".")
+            "alternately as whole processes in one run on this 2-core machine: " + "; ".join(parts) + ".")
 
 
 if __name__ == "__main__":  # at the end: every function above is defined by then
