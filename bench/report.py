@@ -215,7 +215,7 @@ def _lab05_goal(r: dict) -> Goal:
     if not rows:
         return Goal(goal, "lab 05's quick run or the fair rows it is set beside are not measured yet "
                           "(`python bench/run.py --lab05-only`)", f"{NOT_RUN} yet")
-    words = {1: "ahead", -1: "behind", 0: "within the noise"}
+    words = benchfigures.SIDE_WORDS
     lab = r["lab05"]
     said = "; ".join(f"world `{d.world}`: {d.name} {d.gain:+.4f} ({words[d.mine]}, noise ±{lab[d.world]['noise']:.4f}; "
                      f"bench {words[d.bench]})" for d in rows)

@@ -136,12 +136,7 @@ def gain_sentence(results: dict, name: str, base: str) -> str:
     """The bench's paired gain of `name` over `base` in words: ahead, behind, or within the noise (the mean gain
     within two standard errors of 0)."""
     g = gain(results, name, base)
-    noise = 2 * g.sd / g.n ** 0.5
-    if abs(g.mean) <= noise or g.n < 2:
-        verdict = f"within the noise of {base}" if g.n > 1 else f"one seed only, against {base}"
-    else:
-        verdict = f"{'ahead of' if g.mean > 0 else 'behind'} {base}"
-    return f"{name}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seeds (paired) — {verdict}"
+    return f"{name}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seeds (paired) — {fair_verdict(g, base)}"
 
 
 def gain_sentences(results: dict, names, base: str) -> list[str]:
@@ -289,6 +284,10 @@ def fair_gain(results: dict | None, world: str, name: str, base: str | None = No
     return Spread.of([r["auc"] - by_seed[r["seed"]] for r in a["runs"] if r["seed"] in by_seed])
 
 
+# A side of the base, in one word (`fair_side`'s values; None: one seed only).
+SIDE_WORDS = {1: "ahead", -1: "behind", 0: "within the noise", None: "one seed only"}
+
+
 def fair_side(gain: Spread | None) -> int | None:
     """+1 ahead, -1 behind, 0 within the noise (the mean gain within two standard errors of 0); None when not
     measured or measured with one seed only (no spread to judge the noise by)."""
@@ -337,11 +336,6 @@ def _stopped(family: dict) -> str:
     return ", ".join(str(e) for e in epochs) if all(e is not None for e in epochs) else ""
 
 
-def _verdict_word(gain: Spread, base: str) -> str:
-    """`fair_verdict` without the base's name: ahead, behind, within the noise, one seed only."""
-    return fair_verdict(gain, base).removesuffix(f" {base}").removesuffix(" of").removesuffix(", against")
-
-
 def fair_table(results: dict | None, world: str, names, base: str):
     """ONE table of a world of the fair comparison: the oracle first (when the world has one), then a row per family
     the bench measured there (in `names` order): its parameters, the rate chosen, its valid AUC (mean ± sd over the
@@ -367,7 +361,7 @@ def fair_table(results: dict | None, world: str, names, base: str):
         rows.append({"model": name, "params": "" if params is None else f"{params:,}", "rate": f"{family['chosen_lr']:g}",
                      "valid AUC": str(fair_auc(results, world, name)), kept: _stopped(family),
                      f"gain vs {short}": "" if g is None else f"{g.mean:+.4f} ± {g.sd:.4f}",
-                     f"verdict vs {short}": "" if g is None else _verdict_word(g, base)})
+                     f"verdict vs {short}": "" if g is None else SIDE_WORDS[fair_side(g)]})
     if len(rows) == (w.get("oracle_auc") is not None):
         return None
     columns = ["params", "rate", "valid AUC", f"gain vs {short}", f"verdict vs {short}", kept]
@@ -441,7 +435,7 @@ def dcn_vs_dlrm_table(results: dict | None):
         if g is not None:
             rows.append({"source": "this bench", "setting": f"world `{world}`: {what}; tuned, early-stopped",
                          "comparison": f"{builders.DCN_2} − {builders.DLRM}", "AUC difference": f"{g.mean:+.4f} ± {g.sd:.4f}",
-                         "seeds": str(g.n), "verdict": _verdict_word(g, builders.DLRM),
+                         "seeds": str(g.n), "verdict": SIDE_WORDS[fair_side(g)],
                          "one seed's difference moves by": f"±{2 * g.sd:.4f}"})
     return pd.DataFrame(rows).set_index(["source", "setting"]).fillna("")
 
