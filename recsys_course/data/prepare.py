@@ -177,10 +177,14 @@ def _finish_rows(rows: pd.DataFrame, opts: Options) -> pd.DataFrame:
     _add_features(rows)
     is_valid = rows["event_time_ts"].to_numpy() >= valid_start
     rows["split"] = np.where(is_valid, "valid", "train")
-    newest_first = pd.Series(_pairs(rows["user_id"].to_numpy(), is_valid)).groupby(
-        _pairs(rows["user_id"].to_numpy(), is_valid), sort=False).cumcount(ascending=False)
-    rows = rows[newest_first.to_numpy() < opts.max_rows_per_user]
+    rows = rows[_newest_first(rows["user_id"].to_numpy(), is_valid) < opts.max_rows_per_user]
     return rows[PREPARED_COLUMNS + ["split"]].reset_index(drop=True)
+
+
+def _newest_first(user: np.ndarray, is_valid: np.ndarray) -> np.ndarray:
+    """Each row's place among its user's rows of the same split, counted from the newest (rows in time order)."""
+    key = _pairs(user, is_valid)
+    return pd.Series(key).groupby(key, sort=False).cumcount(ascending=False).to_numpy()
 
 
 def _add_features(rows: pd.DataFrame) -> None:
@@ -480,22 +484,22 @@ def _split_rows(last: _LastCarts, opts: Options) -> tuple[pd.DataFrame, pd.DataF
     reach the output get their features, each split already in `_write_split`'s order."""
     start, valid_start, valid_end = opts.bounds()
     ts, user, product = (last.column(c) for c in ("event_time_ts", "user_id", "product_id"))
-    at = _each_user_in_time_order(last, np.flatnonzero((ts >= start) & (ts < valid_end)))
+    at = _each_user_in_time_order(last, np.flatnonzero((ts >= start) & (ts < valid_end)), user, ts, product)
     is_valid = ts[at] >= valid_start
-    key = _pairs(user[at], is_valid)
-    newest_first = pd.Series(key).groupby(key, sort=False).cumcount(ascending=False).to_numpy()
-    at, is_valid = at[newest_first < opts.max_rows_per_user], is_valid[newest_first < opts.max_rows_per_user]
+    kept = _newest_first(user[at], is_valid) < opts.max_rows_per_user
+    at, is_valid = at[kept], is_valid[kept]
     train = _kept_train(at[~is_valid], user, product, opts.min_rows)
     valid = at[is_valid]
     valid = valid[np.isin(user[valid], np.unique(user[train])) & np.isin(product[valid], np.unique(product[train]))]
-    return tuple(_output_rows(last, np.sort(rows)) for rows in (train, valid))
+    return tuple(_output_rows(last, np.sort(rows), ts, user, product) for rows in (train, valid))
 
 
-def _each_user_in_time_order(last: _LastCarts, at: np.ndarray) -> np.ndarray:
+def _each_user_in_time_order(last: _LastCarts, at: np.ndarray, user: np.ndarray, ts: np.ndarray,
+                             product: np.ndarray) -> np.ndarray:
     """The positions `at` by user, each user's rows in time order (ties: session, product; the old table's time
     order): the session strings are ranked only for the rows of a user that share a second (a subset keeps their
-    order)."""
-    user, ts, product = (last.column(c)[at] for c in ("user_id", "event_time_ts", "product_id"))
+    order). `user`, `ts`, `product`: the table's columns."""
+    user, ts, product = user[at], ts[at], product[at]
     order = np.lexsort([product, ts, user])
     tied = _tied(order, user, ts)
     if not len(tied):
@@ -515,13 +519,15 @@ def _kept_train(at: np.ndarray, user: np.ndarray, product: np.ndarray, min_rows:
                 & np.isin(product[at], items.index[items >= min_rows].to_numpy())]
 
 
-def _output_rows(last: _LastCarts, at: np.ndarray) -> pd.DataFrame:
+def _output_rows(last: _LastCarts, at: np.ndarray, ts: np.ndarray, user: np.ndarray,
+                 product: np.ndarray) -> pd.DataFrame:
     """The rows of `last` at the positions `at` as `_finish_rows` gives them, without the split, sorted as
-    `_write_split` sorts (time, user, product: unique, one row per pair), `user_session` as str."""
-    ts, user, product = (last.column(c)[at] for c in ("event_time_ts", "user_id", "product_id"))
-    at = at[np.lexsort([product, user, ts])]
-    rows = pd.DataFrame({c: last.column(c)[at] for c in ("event_time_ts", "category_code", "brand")})
+    `_write_split` sorts (time, user, product: unique, one row per pair), `user_session` as str. `ts`, `user`,
+    `product`: the table's columns."""
+    at = at[np.lexsort([product[at], user[at], ts[at]])]
+    rows = pd.DataFrame({"event_time_ts": ts[at], **{c: last.column(c)[at] for c in ("category_code", "brand")}})
     _add_features(rows)
-    rows = rows.assign(**{c: last.column(c)[at] for c in ("user_id", "product_id", "price", "target")},
+    rows = rows.assign(user_id=user[at], product_id=product[at],
+                       **{c: last.column(c)[at] for c in ("price", "target")},
                        user_session=last.sessions().take(at).to_numpy())
     return rows[PREPARED_COLUMNS]
