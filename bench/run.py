@@ -223,11 +223,11 @@ def bench_fair(args) -> None:
     fair_merge(args)
 
 
-def bench_lab05(seed: int = 42) -> dict:
-    """Lab 05's quick run in each world the fair comparison measured: its contenders' valid AUCs and the noise."""
+def bench_lab05(results: dict, seed: int = 42) -> dict:
+    """Lab 05's quick run in each world the fair comparison measured: its contenders' valid AUCs and the noise.
+    `results`: the bench's results so far (the smooth world's term size is read from their fair comparison)."""
     from recsys_course.course import benchfigures, experiment
 
-    results = benchfigures.load() or {}
     size = ((benchfigures.fair_world(results, "smooth") or {}).get("planted") or {}).get("smooth") or 1.0
     quick = experiment.quick_for("small")
     out = {"seed": seed, "quick": {**dataclasses.asdict(quick), "label": quick.label}}
@@ -246,7 +246,7 @@ def lab05_only() -> None:
     """Step 8 alone: merged into results.json as its "lab05" key, then RESULTS.md rendered."""
     path = HERE / "results.json"
     results = json.loads(path.read_text())
-    results["lab05"] = bench_lab05()
+    results["lab05"] = bench_lab05(results)
     path.write_text(json.dumps(results, indent=1, default=float) + "\n")
     from report import write_report  # bench/report.py
 
@@ -310,7 +310,7 @@ def main() -> int:
         results["course"] = previous["course"]
         results["course_measured"] = previous.get("course_measured", previous["machine"]["date"])
     steps += [("make_test_seconds", bench_make_test)] if args.make_test else []
-    steps += [("lab05", bench_lab05)]
+    steps += [("lab05", lambda: bench_lab05(previous))]
     for key, step in steps:
         print(f"{key} ...", flush=True)
         t = time.perf_counter()
