@@ -125,16 +125,12 @@ def _leaf(layer) -> list[Step]:
     return [Step("other", {"type": name})]
 
 
-def _is_model(layer) -> bool:
-    return any(c.__name__ == "Model" and c.__module__.startswith("merlin.") for c in type(layer).__mro__)
-
-
 def steps(layer) -> list[Step]:
     """The steps a block or model runs, in order (see the module docstring)."""
     name = type(layer).__name__
     if name in SKIP:
         return []
-    if _is_model(layer):
+    if is_model(layer):
         raw = [s for b in layer.blocks for s in steps(b)]
     elif hasattr(layer, "parallel_layers"):
         raw = _parallel(layer)
@@ -241,6 +237,7 @@ def cardinalities(schema) -> dict[str, int]:
 
 
 def is_model(value) -> bool:
+    """Whether `value` is a Merlin model (`mm.Model`), not a block."""
     import merlin.models.tf as mm
 
     return isinstance(value, mm.Model)
