@@ -305,8 +305,9 @@ def beside_bench(paths: Paths, runs: list, planted, results: dict | None, noise:
         if g is None:
             continue
         verdict = benchfigures.fair_verdict(g, builders.DLRM)
-        if benchfigures.fair_side(g) is not None:  # one seed has no spread: nothing to reproduce
-            sides[world] = benchfigures.fair_side(g)
+        side = benchfigures.fair_side(g)
+        if side is not None:  # one seed has no spread: nothing to reproduce
+            sides[world] = side
         seeds = f"{g.n} seed{'s' if g.n != 1 else ''}"
         lines.append(f"the bench, world `{world}` ({benchfigures.FAIR_WORLDS[world]}; `small`, {seeds}, each "
                      f"model at its tuned rate, early-stopped): {builders.DCN_2} − {builders.DLRM} = {g.mean:+.4f} ± "
