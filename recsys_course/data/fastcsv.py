@@ -66,7 +66,7 @@ def _all(mask) -> bool:
     return mask.null_count == 0 and bool(pc.all(mask).as_py() is not False)
 
 
-def _words(arr) -> np.ndarray:
+def shared_words(arr) -> np.ndarray:
     """A dictionary column as an object array (the distinct strings are shared; missing is NaN)."""
     values = np.asarray(arr.dictionary.to_pylist() + [np.nan], dtype=object)
     codes = arr.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
@@ -104,8 +104,8 @@ def arrow_events(data: bytes, arrow_sessions: bool = False) -> pd.DataFrame | No
         return None
     return pd.DataFrame({
         "event_time_ts": pc.cast(t["ts"], pa.int64()).to_numpy(zero_copy_only=False),
-        "event_type": _words(t["event_type"]), "product_id": ids["product_id"],
-        "category_code": _words(t["category_code"]), "brand": _words(t["brand"]),
+        "event_type": shared_words(t["event_type"]), "product_id": ids["product_id"],
+        "category_code": shared_words(t["category_code"]), "brand": shared_words(t["brand"]),
         "price": pc.cast(t["price"], pa.float64()).to_numpy(zero_copy_only=False), "user_id": ids["user_id"],
         "user_session": (pd.arrays.ArrowStringArray(t["user_session"]) if arrow_sessions else
                          t["user_session"].to_numpy(zero_copy_only=False).astype(object))})

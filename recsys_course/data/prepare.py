@@ -10,8 +10,8 @@ Only cart and purchase events (a few percent of a real month) survive the first,
 5 GB month is never held in memory. The files are read one after another (months in time order), each by the Dask
 workers while the one before is labelled; a session still open at the end of a month (found in the next file too)
 is carried over, so only two months' cart/purchase events are held, whatever the number of months
-(`_month_by_month`). What grows with the months is the last labelled cart per (user, product) (`_LastCarts`, one
-frame per month, merged without copying the whole table); the output rows are chosen on its ids and times alone, and
+(`_month_by_month`). What grows with the months is the last labelled cart per (user, product) (`_LastCarts`: in memory only
+its ids and times, 32 bytes a cart; its other columns spilled to Arrow files in the output's temporary folder); the output rows are chosen on its ids and times alone, and
 only those get their features and Python strings (`_split_rows`). A session that comes back after a month without it is the one case that falls back to
 shuffling every month's events by user at once (`_label_split_filter`); both give the same bytes.
 `scheduler` is a Dask address; None starts a local cluster.
@@ -22,6 +22,7 @@ import asyncio
 import calendar
 import json
 import re
+import shutil
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from recsys_course.device import usable_cores
 from recsys_course.files import atomic_output
 from recsys_course.data.formats import CAT_LEVELS, PREPARED_COLUMNS
 from recsys_course.data.oracle import oracle_metrics
+from recsys_course.data.fastcsv import shared_words
 from recsys_course.data.rawfiles import EVENTS_META, RawDataError, check_file, events_frame, month_of, raw_files
 
 __all__ = ["ClusterStartError", "Options", "RawDataError", "label_rows", "prepare", "dask_client"]
@@ -274,7 +276,7 @@ def prepare(raw: str | Path, out: str | Path, scheduler: str | None = None, opts
     with atomic_output(out) as tmp:
         with dask_client(scheduler, n_workers) as client:
             try:
-                train, valid = _month_by_month(client, files, blocksize, opts)
+                train, valid = _month_by_month(client, files, blocksize, opts, tmp / ".last_carts")
             except _SessionReturns:  # rare: all months' cart/purchase events at once, shuffled by user
                 train, valid = _label_split_filter(events_frame(files, blocksize), opts)
             summary = {name: _write_split(frame, tmp / name, name, opts, raw)
@@ -388,73 +390,112 @@ def _read_in_order(client, files: list[Path], blocksize: str) -> Iterator[pd.Dat
         yield pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
-def _month_by_month(client, files: list[Path], blocksize: str, opts: Options) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _month_by_month(client, files: list[Path], blocksize: str, opts: Options,
+                    spill: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, valid) as `_label_split_filter` gives them, reading the files one after another (months in time
     order) and labelling each session once all its events are read: a session still open at the end of a file
     (its events found in the next file too, e.g. one across midnight at the end of a month) is carried over to
     the next file. Only two files' cart/purchase events and the last labelled cart per (user, product) are held.
     A session that comes back after a file without it raises `_SessionReturns` (the caller falls back)."""
     ordered = sorted(files, key=lambda f: (month_of(f) or "", f.name))
-    pending, done_hashes, last = None, np.zeros(0, dtype=np.uint64), _LastCarts([])
+    spill.mkdir()
+    pending, done_hashes, last = None, np.zeros(0, dtype=np.uint64), _LastCarts(spill)
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    for events in _read_in_order(client, ordered, blocksize):
-        fresh = pc.unique(_strings(events["user_session"]))
-        if pending is not None:
-            if len(done_hashes) and np.isin(_session_hashes(fresh), done_hashes).any():
-                raise _SessionReturns()
-            sessions = _strings(pending["user_session"])
-            open_ = pc.is_in(sessions, value_set=fresh).to_numpy(zero_copy_only=False)
-            done_hashes = np.union1d(done_hashes, _session_hashes(pc.unique(sessions.filter(pa.array(~open_)))))
-            complete, carried = (pending[~open_], pending[open_]) if open_.any() else (pending, pending.iloc[:0])
-            del pending, sessions  # the file's events are held once: complete or carried over
-            last.add(_first_carts(complete))
-            del complete
-            events = pd.concat([carried, events], ignore_index=True) if len(carried) else events
-        pending = events
-    last.add(_first_carts(pending))  # one row per (user, product), in no particular order
-    del pending, events
-    return _split_rows(last, opts)
+    try:
+        for events in _read_in_order(client, ordered, blocksize):
+            fresh = pc.unique(_strings(events["user_session"]))
+            if pending is not None:
+                if len(done_hashes) and np.isin(_session_hashes(fresh), done_hashes).any():
+                    raise _SessionReturns()
+                sessions = _strings(pending["user_session"])
+                open_ = pc.is_in(sessions, value_set=fresh).to_numpy(zero_copy_only=False)
+                done_hashes = np.union1d(done_hashes, _session_hashes(pc.unique(sessions.filter(pa.array(~open_)))))
+                complete, carried = (pending[~open_], pending[open_]) if open_.any() else (pending, pending.iloc[:0])
+                del pending, sessions  # the file's events are held once: complete or carried over
+                last.add(_first_carts(complete))
+                del complete
+                events = pd.concat([carried, events], ignore_index=True) if len(carried) else events
+            pending = events
+        last.add(_first_carts(pending))  # one row per (user, product), in no particular order
+        del pending, events
+        return _split_rows(last, opts)
+    finally:  # the spilled columns are read: they never reach the output
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 class _LastCarts:
-    """The last labelled cart of each (user, product) so far, held as one frame per file: `add` drops the rows a
-    newer cart replaces file by file, so the whole table is never copied at once."""
+    """The last labelled cart of each (user, product) so far, one part per file. A part's pair and time (user,
+    product, time: 24 bytes a row) stay in memory; its other columns are written once to `spill` (Arrow files,
+    a file per column) and read back only for the rows that tie on time and for the rows that reach the output.
+    `add` drops the rows a newer cart replaces from the keys alone, so memory grows with the months by 32 bytes a
+    kept cart (its keys and its row in the part's files), not by the carts' strings."""
 
-    def __init__(self, frames: list[pd.DataFrame]):
-        self.frames = frames
+    KEYS = ("user_id", "product_id", "event_time_ts")
+
+    def __init__(self, spill: Path):
+        self.spill, self.keys, self.rows, self.parts = spill, [], [], []
 
     def column(self, name: str) -> np.ndarray:
-        return np.concatenate([f[name].to_numpy() for f in self.frames]) if self.frames else np.zeros(0, np.int64)
-
-    def sessions(self):
-        import pyarrow as pa
-
-        chunks = [_strings(f["user_session"]) for f in self.frames]
-        if len({c.type for c in chunks}) > 1:
-            chunks = [c.cast(pa.large_string()) for c in chunks]
-        return pa.chunked_array(chunks, type=chunks[0].type if chunks else pa.string())
+        """A key column (KEYS) of every kept row, parts in order."""
+        return np.concatenate([k[name] for k in self.keys]) if self.keys else np.zeros(0, np.int64)
 
     def add(self, carts: pd.DataFrame) -> None:
-        """Merge `carts` (labelled carts of complete sessions): keep the last row of each pair, in place."""
-        self.frames = [f for f in [*self.frames, carts] if len(f)]
+        """Merge `carts` (labelled carts of complete sessions): keep the last row of each pair."""
+        import pyarrow as pa
+        import pyarrow.feather as feather
+
+        if len(carts):
+            part = self.spill / f"part{len(self.parts)}"
+            for c in carts.columns.drop(list(self.KEYS)):
+                values = _strings(carts[c]) if c == "user_session" else pa.array(carts[c].to_numpy(), from_pandas=True)
+                if c in ("category_code", "brand"):
+                    values = values.dictionary_encode()  # few distinct strings: read back shared (fastcsv.shared_words)
+                feather.write_feather(pa.table({c: values}), f"{part}.{c}.arrow", compression="uncompressed")
+            self.parts.append(part)
+            self.keys.append({k: carts[k].to_numpy() for k in self.KEYS})
+            self.rows.append(np.arange(len(carts), dtype=np.int64))
         keep, start = self._last_rows(), 0
-        for i, f in enumerate(self.frames):
-            kept, start = keep[start:start + len(f)], start + len(f)
+        for i, rows in enumerate(self.rows):
+            kept, start = keep[start:start + len(rows)], start + len(rows)
             if not kept.all():
-                self.frames[i] = f[kept]  # the frame it replaces is freed here
-        self.frames = [f for f in self.frames if len(f)]
+                self.rows[i], self.keys[i] = rows[kept], {k: v[kept] for k, v in self.keys[i].items()}
+
+    def values(self, name: str, at: np.ndarray):
+        """Column `name` (not a key) at the positions `at` (into `column`'s order), in `at`'s order: `user_session`
+        as an Arrow array, category_code and brand as object arrays of shared strings (missing: NaN), the numbers as
+        numpy arrays. Each part's file is read once, only while its rows are taken."""
+        import pyarrow as pa
+        import pyarrow.feather as feather
+
+        bounds = np.cumsum([0] + [len(r) for r in self.rows])
+        part = np.searchsorted(bounds, at, side="right") - 1
+        order = np.argsort(part, kind="stable")
+        taken = []
+        for i in np.unique(part):
+            local = self.rows[i][at[order[part[order] == i]] - bounds[i]]
+            column = feather.read_table(f"{self.parts[i]}.{name}.arrow", memory_map=False)[name]
+            got = column.take(pa.array(local)).combine_chunks()
+            taken.append(got if name == "user_session" else shared_words(got) if name in ("category_code", "brand")
+                         else got.to_numpy(zero_copy_only=False))
+        inverse = np.empty(len(order), dtype=np.int64)
+        inverse[order] = np.arange(len(order))
+        if name != "user_session":
+            return np.concatenate(taken)[inverse] if taken else np.zeros(0)
+        if len({t.type for t in taken}) > 1:  # string and large_string parts
+            taken = [t.cast(pa.large_string()) for t in taken]
+        return pa.concat_arrays(taken).take(pa.array(inverse)) if taken else pa.array([], type=pa.string())
 
     def _last_rows(self) -> np.ndarray:
         """Which rows are the last of their (user, product): latest time; ties: the greatest session (string
         order, ranked among the tied rows alone)."""
-        user, product, ts = (self.column(c) for c in ("user_id", "product_id", "event_time_ts"))
+        user, product, ts = (self.column(c) for c in self.KEYS)
         order = np.lexsort([ts, product, user])
         tied = _tied(order, user, product, ts)
         if len(tied):
             session = np.zeros(len(order), dtype=np.int64)
-            session[tied] = _in_order(self.sessions().take(tied))
+            session[tied] = _in_order(self.values("user_session", tied))
             order = np.lexsort([session, ts, product, user])
         keep = np.zeros(len(order), dtype=bool)
         keep[order[np.r_[~_same(order, user, product), True][:len(order)]]] = True  # each pair's last
@@ -505,7 +546,7 @@ def _each_user_in_time_order(last: _LastCarts, at: np.ndarray, user: np.ndarray,
     if not len(tied):
         return at[order]
     session = np.zeros(len(at), dtype=np.int64)
-    session[tied] = _in_order(last.sessions().take(at[tied]))
+    session[tied] = _in_order(last.values("user_session", at[tied]))
     return at[np.lexsort([product, session, ts, user])]
 
 
@@ -525,9 +566,9 @@ def _output_rows(last: _LastCarts, at: np.ndarray, ts: np.ndarray, user: np.ndar
     `_write_split` sorts (time, user, product: unique, one row per pair), `user_session` as str. `ts`, `user`,
     `product`: the table's columns."""
     at = at[np.lexsort([product[at], user[at], ts[at]])]
-    rows = pd.DataFrame({"event_time_ts": ts[at], **{c: last.column(c)[at] for c in ("category_code", "brand")}})
+    rows = pd.DataFrame({"event_time_ts": ts[at], **{c: last.values(c, at) for c in ("category_code", "brand")}})
     _add_features(rows)
     rows = rows.assign(user_id=user[at], product_id=product[at],
-                       **{c: last.column(c)[at] for c in ("price", "target")},
-                       user_session=last.sessions().take(at).to_numpy())
+                       **{c: last.values(c, at) for c in ("price", "target")},
+                       user_session=last.values("user_session", at).to_numpy(zero_copy_only=False))
     return rows[PREPARED_COLUMNS]
