@@ -451,7 +451,7 @@ class _LastCarts:
             for c in carts.columns.drop(list(self.KEYS)):
                 values = _strings(carts[c]) if c == "user_session" else pa.array(carts[c].to_numpy(), from_pandas=True)
                 if c in ("category_code", "brand"):
-                    values = values.dictionary_encode()  # few distinct strings: read back shared (fastcsv.shared_words)
+                    values = values.dictionary_encode()  # few distinct strings: `values` reads them back shared
                 feather.write_feather(pa.table({c: values}), f"{part}.{c}.arrow", compression="uncompressed")
             self.parts.append(part)
             self.keys.append({k: carts[k].to_numpy() for k in self.KEYS})
@@ -462,30 +462,28 @@ class _LastCarts:
             if not kept.all():
                 self.rows[i], self.keys[i] = rows[kept], {k: v[kept] for k, v in self.keys[i].items()}
 
-    def values(self, name: str, at: np.ndarray):
-        """Column `name` (not a key) at the positions `at` (into `column`'s order), in `at`'s order: `user_session`
-        as an Arrow array, category_code and brand as object arrays of shared strings (missing: NaN), the numbers as
-        numpy arrays. Each part's file is read once, only while its rows are taken."""
+    def values(self, names: tuple[str, ...], at: np.ndarray) -> dict:
+        """Columns `names` (not keys) at the positions `at` (into `column`'s order), in `at`'s order, each as it was
+        spilled: strings (user_session) as an Arrow array, dictionary columns (category_code, brand) as object arrays
+        of shared strings (missing: NaN), numbers as numpy arrays. Each part's files are read once, while its rows are
+        taken; the positions are grouped by part once for all `names`."""
         import pyarrow as pa
         import pyarrow.feather as feather
 
         bounds = np.cumsum([0] + [len(r) for r in self.rows])
         part = np.searchsorted(bounds, at, side="right") - 1
         order = np.argsort(part, kind="stable")
-        taken = []
+        taken = {name: [] for name in names}
         for i in np.unique(part):
-            local = self.rows[i][at[order[part[order] == i]] - bounds[i]]
-            column = feather.read_table(f"{self.parts[i]}.{name}.arrow", memory_map=False)[name]
-            got = column.take(pa.array(local)).combine_chunks()
-            taken.append(got if name == "user_session" else shared_words(got) if name in ("category_code", "brand")
-                         else got.to_numpy(zero_copy_only=False))
-        inverse = np.empty(len(order), dtype=np.int64)
-        inverse[order] = np.arange(len(order))
-        if name != "user_session":
-            return np.concatenate(taken)[inverse] if taken else np.zeros(0)
-        if len({t.type for t in taken}) > 1:  # string and large_string parts
-            taken = [t.cast(pa.large_string()) for t in taken]
-        return pa.concat_arrays(taken).take(pa.array(inverse)) if taken else pa.array([], type=pa.string())
+            local = pa.array(self.rows[i][at[order[part[order] == i]] - bounds[i]])
+            for name in names:
+                got = feather.read_table(f"{self.parts[i]}.{name}.arrow", memory_map=False)[name].take(local)
+                got = got.combine_chunks()
+                taken[name].append(shared_words(got) if pa.types.is_dictionary(got.type) else got
+                                   if pa.types.is_string(got.type) or pa.types.is_large_string(got.type)
+                                   else got.to_numpy(zero_copy_only=False))
+        inverse = np.argsort(order)  # back from part order to `at`'s
+        return {name: _in_positions(chunks, inverse) for name, chunks in taken.items()}
 
     def _last_rows(self) -> np.ndarray:
         """Which rows are the last of their (user, product): latest time; ties: the greatest session (string
@@ -495,11 +493,24 @@ class _LastCarts:
         tied = _tied(order, user, product, ts)
         if len(tied):
             session = np.zeros(len(order), dtype=np.int64)
-            session[tied] = _in_order(self.values("user_session", tied))
+            session[tied] = _in_order(self.values(("user_session",), tied)["user_session"])
             order = np.lexsort([session, ts, product, user])
         keep = np.zeros(len(order), dtype=bool)
         keep[order[np.r_[~_same(order, user, product), True][:len(order)]]] = True  # each pair's last
         return keep
+
+
+def _in_positions(chunks: list, inverse: np.ndarray):
+    """Pieces taken part by part (numpy arrays, or Arrow string arrays), joined and put back in `inverse`'s order."""
+    import pyarrow as pa
+
+    if not chunks:
+        return np.zeros(0)
+    if isinstance(chunks[0], np.ndarray):
+        return np.concatenate(chunks)[inverse]
+    if len({c.type for c in chunks}) > 1:  # string and large_string parts
+        chunks = [c.cast(pa.large_string()) for c in chunks]
+    return pa.concat_arrays(chunks).take(pa.array(inverse))
 
 
 def _same(order: np.ndarray, *keys: np.ndarray) -> np.ndarray:
@@ -546,7 +557,7 @@ def _each_user_in_time_order(last: _LastCarts, at: np.ndarray, user: np.ndarray,
     if not len(tied):
         return at[order]
     session = np.zeros(len(at), dtype=np.int64)
-    session[tied] = _in_order(last.values("user_session", at[tied]))
+    session[tied] = _in_order(last.values(("user_session",), at[tied])["user_session"])
     return at[np.lexsort([product, session, ts, user])]
 
 
@@ -566,9 +577,9 @@ def _output_rows(last: _LastCarts, at: np.ndarray, ts: np.ndarray, user: np.ndar
     `_write_split` sorts (time, user, product: unique, one row per pair), `user_session` as str. `ts`, `user`,
     `product`: the table's columns."""
     at = at[np.lexsort([product[at], user[at], ts[at]])]
-    rows = pd.DataFrame({"event_time_ts": ts[at], **{c: last.values(c, at) for c in ("category_code", "brand")}})
+    got = last.values(("category_code", "brand", "price", "target", "user_session"), at)
+    rows = pd.DataFrame({"event_time_ts": ts[at], "category_code": got["category_code"], "brand": got["brand"]})
     _add_features(rows)
-    rows = rows.assign(user_id=user[at], product_id=product[at],
-                       **{c: last.values(c, at) for c in ("price", "target")},
-                       user_session=last.values("user_session", at).to_numpy(zero_copy_only=False))
+    rows = rows.assign(user_id=user[at], product_id=product[at], price=got["price"], target=got["target"],
+                       user_session=got["user_session"].to_numpy(zero_copy_only=False))
     return rows[PREPARED_COLUMNS]
