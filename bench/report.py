@@ -523,6 +523,16 @@ def _month_why(month: dict) -> str:
             f"{per_cpu_s / 1e6:.2f}M events per CPU-second: {two}")
 
 
+def _make_test_figure(m: dict) -> str:
+    """bench/clean_clone.py's run: the wall time with the install, pytest's share, the tests, the slowest one."""
+    counts = ", ".join(f"{n} {k}" for k, n in m["counts"].items())
+    top = m["slowest"][0] if m.get("slowest") else None
+    slowest = f"; slowest: {top['test']} ({top['phase']}) {top['seconds']:.0f} s" if top else ""
+    return (f"{m['seconds'] / 60:.1f} min (pytest {m['pytest_seconds'] / 60:.1f} min: {counts}; at "
+            f"{m['commit'][:7]}, other work took {m['others_cpu_share']:.0%} of the machine{slowest}; "
+            "`bench/clean_clone.py`)")
+
+
 def prepare_speed_goals(folder: Path) -> list[tuple[str, str, str]]:
     """(goal, measured, met/missed) of issue 20, each from the json its script wrote."""
     peer, month = _load(folder, "prepare_peer.json"), _load(folder, "real_month.json")
@@ -549,8 +559,8 @@ def prepare_speed_goals(folder: Path) -> list[tuple[str, str, str]]:
     else:
         rows.append(("seven real-size months, peak ≤ 4 GB, measured", "not measured", "**missed** (not measured)"))
     if make_test:
-        rows.append(("clean-clone `make test` ≤ 10 min (2 cores, install included)",
-                     f"{make_test['seconds'] / 60:.1f} min", "met" if make_test["seconds"] <= 600 else "**missed**"))
+        rows.append(("clean-clone `make test` ≤ 10 min (2 cores, install included)", _make_test_figure(make_test),
+                     "met" if make_test["seconds"] <= 600 else "**missed**"))
     else:
         rows.append(("clean-clone `make test` ≤ 10 min (2 cores, install included)", "not measured here",
                      "**missed** (not measured)"))

@@ -52,3 +52,29 @@ def test_each_goal_follows_its_numbers(tmp_path):
     assert prepare_speed_goals(tmp_path)[3][2] == "met"
     (tmp_path / "seven_months.json").write_text(json.dumps({**seven, "events": 7 * 43e6, "peak_rss_tree_gb": 4.2}))
     assert "peak 4.20 GB; by number of months: 1 → 1.20 GB, 7 → 3.10 GB" in prepare_speed_goals(tmp_path)[3][2]
+
+
+# pytest's own tail, as the clean-clone run of 2026-12-04 printed it (trimmed to three durations)
+PYTEST_TAIL = """..............................Future exception was never retrieved
+...........                                [100%]
+============================= slowest 3 durations =============================
+62.08s setup    tests/test_compare.py::test_every_model_learns_and_stays_below_the_oracle
+52.05s call     tests/test_notebooks.py::test_each_walkthrough_runs_at_tiny_and_its_recorded_values_are_in_band[04_compare_and_inspect.ipynb]
+8.26s call     tests/test_mistakes.py::test_catalogue[lab06-q3-#A NaN predictions, saved and served]
+1048 passed, 1 skipped in 417.59s (0:06:57)
+"""
+
+
+def test_the_clean_clone_run_is_read_from_pytests_output_and_judged_against_ten_minutes(tmp_path):
+    from clean_clone import durations, summary  # bench/clean_clone.py
+
+    slow = durations(PYTEST_TAIL)
+    assert [(d["seconds"], d["phase"]) for d in slow] == [(62.08, "setup"), (52.05, "call"), (8.26, "call")]
+    assert slow[2]["test"] == "tests/test_mistakes.py::test_catalogue[lab06-q3-#A NaN predictions, saved and served]"
+    assert summary(PYTEST_TAIL) == {"counts": {"passed": 1048, "skipped": 1}, "pytest_seconds": 417.59}
+    run = {"seconds": 521.0, **summary(PYTEST_TAIL), "slowest": slow, "commit": "99ede60abc", "others_cpu_share": 0.0}
+    for seconds, status in ((521.0, "met"), (601.0, "**missed**")):
+        (tmp_path / "make_test.json").write_text(json.dumps({**run, "seconds": seconds}))
+        row = prepare_speed_goals(tmp_path)[-1]
+        assert row[0].startswith("clean-clone `make test` ≤ 10 min") and row[2] == status
+        assert row[1].startswith(f"{seconds / 60:.1f} min (pytest 7.0 min: 1048 passed, 1 skipped; at 99ede60")

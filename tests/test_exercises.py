@@ -221,3 +221,30 @@ def test_the_adapter_warns_once_for_another_merlin_version(monkeypatch):
     assert [str(w.message) for w in seen] == [
         f"the exercise checks read Merlin Models' block tree as merlin-models {merlin_adapter.CHECKED_WITH} builds it; "
         "99.1.0 is installed, so a check may misread a model"]
+
+
+def test_a_check_sees_only_the_names_it_declares():
+    """An exercise reads its answers (`names`), the lab's other answers and what it declares in `reads`: a check
+    cannot depend on a notebook name nobody declared (lab 05's Q3 declares `runs`)."""
+    from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
+    from recsys_course.course.exercises.lab05 import Q3 as Lab05Q3
+
+    seen = {}
+
+    class Answer(Exercise):
+        names = ("answer",)
+
+    class Reader(Exercise):
+        names = ("guess",)
+        reads = ("measured",)
+
+        def verify(self, guess):
+            seen.update(self.scope)
+            if self.scope.get("measured") is None:
+                raise Incorrect("nothing measured")
+
+    _, reader = Lab().add(Answer, Reader)
+    answer, guess, measured, undeclared = 1, 2, 3, 4  # noqa: F841 - the caller's names the check may read
+    expect(reader.check(), CORRECT)
+    assert seen == {"answer": 1, "guess": 2, "measured": 3}
+    assert "runs" in Lab05Q3.reads

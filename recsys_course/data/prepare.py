@@ -279,8 +279,9 @@ def prepare(raw: str | Path, out: str | Path, scheduler: str | None = None, opts
                 train, valid = _month_by_month(client, files, blocksize, opts, tmp / ".last_carts")
             except _SessionReturns:  # rare: all months' cart/purchase events at once, shuffled by user
                 train, valid = _label_split_filter(events_frame(files, blocksize), opts)
-            summary = {name: _write_split(frame, tmp / name, name, opts, raw)
-                       for name, frame in (("train", train), ("valid", valid))}
+            splits = {"train": train, "valid": valid}
+            del train, valid  # each split's frame is let go as it is written (memory: one split's rows at a time)
+            summary = {name: _write_split(splits, name, tmp / name, opts, raw) for name in ("train", "valid")}
         summary["oracle"] = oracle_metrics(raw, tmp)
         summary["raw_files"] = [f.name for f in files]
         summary["split"] = {"train": [opts.train_start, opts.valid_start], "valid": [opts.valid_start, opts.valid_end]}
@@ -299,18 +300,27 @@ def _label_split_filter(events, opts: Options):
     return train, valid[valid["user_id"].isin(known_users) & valid["product_id"].isin(known_items)]
 
 
-def _write_split(frame, folder: Path, name: str, opts: Options, raw) -> dict:
-    """Compute one split (small: labelled rows only), sort it by time and write one parquet file."""
+def _write_split(splits: dict, name: str, folder: Path, opts: Options, raw) -> dict:
+    """Compute one split (small: labelled rows only), sort it by time and write one parquet file. The split is
+    taken out of `splits`, so that its frame is freed once converted to Arrow, before the file is encoded."""
+    frame = splits.pop(name)
     pdf = _by_time(frame.compute() if hasattr(frame, "compute") else frame)
+    del frame
     if pdf.empty:
         when = (f"from {opts.train_start} to before {opts.valid_start}" if name == "train"
                 else f"in the validation month {opts.valid_month}")
         raise RawDataError(f"{raw}: no {name} rows survive preparation (need carts {when} by users and items "
                            f"with >= {opts.min_rows} train rows; --valid-month chooses another month)")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stats = {"rows": len(pdf), "users": int(pdf["user_id"].nunique()), "items": int(pdf["product_id"].nunique()),
+             "positive_rate": round(float(pdf["target"].mean()), 4)}
     folder.mkdir()
-    pdf.to_parquet(folder / "part.0.parquet", index=False)  # no index written: its values do not matter
-    return {"rows": len(pdf), "users": int(pdf["user_id"].nunique()), "items": int(pdf["product_id"].nunique()),
-            "positive_rate": round(float(pdf["target"].mean()), 4)}
+    table = pa.Table.from_pandas(pdf, preserve_index=False)  # what pdf.to_parquet(index=False) writes, the same
+    del pdf  # bytes, without holding the frame and its Arrow copy while the file is encoded
+    pq.write_table(table, folder / "part.0.parquet", compression="snappy")
+    return stats
 
 
 def _by_time(pdf: pd.DataFrame) -> pd.DataFrame:
@@ -578,8 +588,8 @@ def _output_rows(last: _LastCarts, at: np.ndarray, ts: np.ndarray, user: np.ndar
     `product`: the table's columns."""
     at = at[np.lexsort([product[at], user[at], ts[at]])]
     got = last.values(("category_code", "brand", "price", "target", "user_session"), at)
-    rows = pd.DataFrame({"event_time_ts": ts[at], "category_code": got["category_code"], "brand": got["brand"]})
+    rows = pd.DataFrame({"event_time_ts": ts[at], "category_code": got.pop("category_code"), "brand": got.pop("brand")})
     _add_features(rows)
-    rows = rows.assign(user_id=user[at], product_id=product[at], price=got["price"], target=got["target"],
-                       user_session=got["user_session"].to_numpy(zero_copy_only=False))
-    return rows[PREPARED_COLUMNS]
+    got.update(user_id=user[at], product_id=product[at], user_session=got.pop("user_session").to_numpy(zero_copy_only=False))
+    # put together without a copy (the output's largest frame: the seven real-size months' peak memory)
+    return pd.DataFrame({c: got.pop(c) if c in got else rows.pop(c) for c in PREPARED_COLUMNS}, copy=False)

@@ -292,10 +292,11 @@ def inputs_spec(schema, dim: int, bottom: tuple[int, ...], concat: bool) -> Inpu
 
 
 def model(value, name: str, ctx: dict, asks: str, rules: Sequence[Callable] = (), earlier: list[Earlier] | None = None,
-          after: Sequence[Callable] = ()) -> list[Step]:
+          after: Sequence[Callable] = (), reference: Callable[[], Any] | None = None) -> list[Step]:
     """A model exercise: an mm.Model built from blocks (not ready-made), one binary task on the label, every feature
     of the lab's schema, each structural rule on its anatomy, no block shared with an `earlier` answer, one
-    probability per row of the lab's batch, then each `after` rule (what runs parts of the model on the batch).
+    probability per row of the lab's batch, then each `after` rule (what runs parts of the model on the batch), and
+    as many parameters as `reference()` (the model asked for, made by recsys_course.modeling.builders).
     Returns the anatomy."""
     require_model(value, name)
     not_ready_made(value, name, asks)
@@ -309,7 +310,21 @@ def model(value, name: str, ctx: dict, asks: str, rules: Sequence[Callable] = ()
     require_output(value, ctx["batch"], name)
     for rule in after:
         rule(path)
+    if reference is not None:
+        same_size(value, reference(), ctx["batch"], name)
     return path
+
+
+def same_size(model, reference, batch, name: str) -> None:
+    """`model` (built on `batch`) has the parameter count of `reference`, the architecture the exercise asks for,
+    built on the same schema and batch by the bench's own builders: a last net under the structural rules."""
+    output_shape(reference, batch)
+    mine, asked = model.count_params(), reference.count_params()
+    if mine != asked:
+        more = "more" if mine > asked else "fewer"
+        raise Incorrect(f"`{name}` has {mine:,} parameters, {abs(mine - asked):,} {more} than the model this exercise "
+                        f"asks for ({asked:,}): a width, an embedding dimension, a number of bins, a bias or a block differs "
+                        "from what the exercise asks.")
 
 
 def number(value: Any, name: str, whole: bool = False) -> float:

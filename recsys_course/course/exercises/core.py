@@ -202,6 +202,9 @@ class Exercise:
 
     title: ClassVar[str] = ""
     names: ClassVar[tuple[str, ...]] = ()
+    # the notebook's other names the check reads (a measurement such as `runs`): declared, as the answers are;
+    # `self.scope` holds these and the lab's answers' names, nothing else of the notebook
+    reads: ClassVar[tuple[str, ...]] = ()
     hints: ClassVar[tuple[str, ...]] = ()
     success: ClassVar[str] = "well done."
 
@@ -239,7 +242,8 @@ class Exercise:
             return Outcome(self.label, NOT_ATTEMPTED,
                            f"replace `____` in `{', '.join(blank)}` with your code, then run this cell again "
                            f"(stuck? `q{self.number}.hint()`).")
-        self.scope = scope
+        visible = {*self.reads, *(n for ex in self.lab.exercises for n in ex.names)}
+        self.scope = {n: v for n, v in scope.items() if n in visible}
         self.lab.checked.update({n: values[n] for n in self.names})
         try:
             message = self.verify(**{n: values[n] for n in self.names})

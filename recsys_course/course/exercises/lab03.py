@@ -9,7 +9,7 @@ from itertools import combinations
 
 import pandas as pd
 
-from recsys_course.modeling import analysis
+from recsys_course.modeling import analysis, builders
 from recsys_course.course.exercises import checkers as rules
 from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
 from recsys_course.course.exercises.merlin_adapter import describe, find
@@ -51,7 +51,8 @@ class Q2(Exercise):
         rules.model(dlrm_model, "dlrm_model", self.ctx, FROM_BLOCKS,
                     [lambda path: rules.check_dlrm_interaction([s for s in path if s.kind != "task"][:2], spec),
                      lambda path: rules.check_top(path, 2, TOP, "the interaction")],
-                    after=[lambda path: rules.check_interaction_output(path[0], path[1], batch, spec)])
+                    after=[lambda path: rules.check_interaction_output(path[0], path[1], batch, spec)],
+                    reference=lambda: builders.dlrm(self.ctx["schema"], DIM, BOTTOM[:-1], TOP))
 
 
 class Q3(Exercise):
@@ -107,12 +108,18 @@ class Q4(Exercise):
         path = rules.model(cross_model, "cross_model", self.ctx,
                            "a ParallelBlock of a new DLRM interaction and a HashedCross branch",
                            [lambda p: self._structure(p, spec)], self.lab.earlier_answers(self, self.scope),
-                           [lambda p: self._outputs(p, spec)])
+                           [lambda p: self._outputs(p, spec)], self._reference)
         features, bins = find(path, "hashed_cross")[0]["features"], find(path, "hashed_cross")[0]["bins"]
         combos = self.ctx["rows"].groupby(list(features)).ngroups
         return (f"a wide cross of {' × '.join(features)}, the features your data rewards, beside DLRM: {bins:,} bins "
                 f"for its {combos:,} combinations. Hashing still puts some combinations in a shared bin; the last "
                 "part of this lab counts them.")
+
+    def _reference(self):
+        """DLRM with the learner's HashedCross (its features and bins), as the bench builds it."""
+        cross = find(rules.steps(self.lab.checked["cross_model"]), "hashed_cross")[0]
+        return builders.dlrm(self.ctx["schema"], DIM, BOTTOM[:-1], TOP, cross=list(cross["features"]),
+                             num_bins=cross["bins"])
 
     def _structure(self, path: list, spec) -> None:
         """A ParallelBlock of DLRM's interaction and the wide HashedCross alone, concatenated, then the top MLP."""

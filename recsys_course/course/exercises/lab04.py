@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from recsys_course.course import benchfigures
 from recsys_course import metrics
+from recsys_course.modeling import builders
 from recsys_course.course.exercises import checkers as rules
 from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
 from recsys_course.course.exercises.merlin_adapter import Step, describe, find
@@ -69,7 +70,8 @@ class Q1(Exercise):
     success = "three cross layers: crosses of up to four features."
 
     def verify(self, dcn3) -> None:
-        rules.model(dcn3, "dcn3", self.ctx, FROM_BLOCKS, [lambda path: check_dcn(path, self.ctx["schema"], 3, None)])
+        rules.model(dcn3, "dcn3", self.ctx, FROM_BLOCKS, [lambda path: check_dcn(path, self.ctx["schema"], 3, None)],
+                    reference=lambda: builders.dcn(self.ctx["schema"], 3, DIM, BOTTOM[:-1], TOP))
 
 
 class Q2(Exercise):
@@ -81,7 +83,8 @@ class Q2(Exercise):
 
     def verify(self, dcn_low_rank) -> str:
         rules.model(dcn_low_rank, "dcn_low_rank", self.ctx, FROM_BLOCKS,
-                    [lambda path: check_dcn(path, self.ctx["schema"], 2, RANK)], self.lab.earlier_answers(self, self.scope))
+                    [lambda path: check_dcn(path, self.ctx["schema"], 2, RANK)], self.lab.earlier_answers(self, self.scope),
+                    reference=lambda: builders.dcn(self.ctx["schema"], 2, DIM, BOTTOM[:-1], TOP, low_rank_dim=RANK))
         return (f"each cross layer now has {2 * WIDTH * RANK + WIDTH:,} parameters instead of "
                 f"{WIDTH * WIDTH + WIDTH:,}.")
 
@@ -115,6 +118,7 @@ class Q3(Exercise):
 class Q4(Exercise):
     title = "explain the result"
     names = ("low_rank_change", "low_rank_verdict")
+    reads = ("runs",)  # the Measure cell's results
     hints = ("`runs` holds one result per model, each with `.name` and `.auc`; `auc_noise` is the noise of one run.",
              f"The change is the low-rank model's AUC minus depth 3's. The verdict is {NOISE!r} when the change is "
              f"no larger than `auc_noise`, else {BETTER!r} or {WORSE!r} for the low-rank model.",

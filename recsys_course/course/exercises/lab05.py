@@ -90,6 +90,7 @@ class Recorded(NamedTuple):
 class Q2(Exercise):
     title = "predict the winner"
     names = ("prediction",)
+    reads = ("runs",)  # the Measure cell's results
     hints = ("Which terms are in your data now, and which contender can represent each one? The check only records "
              "your prediction: the measurement judges it.",
              "DLRM's dot products meet two features at a time (the user × category affinity is a dot product); a "
@@ -141,6 +142,7 @@ def _choice_or_none(planted) -> dict | None:
 class Q3(Exercise):
     title = "read the measurement"
     names = ("winner",)
+    reads = ("runs",)  # the Measure cell's results
     hints = ("`runs` holds one result per contender; each has `.name` and `.auc` (validation AUC).",
              "The run with the highest `auc`: `max(runs, key=lambda r: r.auc)`, and its `.name`.")
 
