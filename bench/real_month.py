@@ -170,16 +170,20 @@ def _seven_sentence(r: dict, seven: dict | None) -> str:
         by = seven.get("by_months", {})
         growth = ", ".join(f"{n}: {by[n]['peak_rss_tree_gb']:.1f} GB" for n in sorted(by, key=int) if n != str(
             seven["months"]))
+        per_month = seven["events"] / seven["months"]
+        size = ("at least the real October's " if per_month >= KAGGLE_OCTOBER["events"] else
+                "the largest that fit the disk budget, below the real October's ")
         return (f"Seven months, measured ({seven['months']} generated months of "
-                f"{seven['events'] / seven['months'] / 1e6:.0f}M events each, {seven['csv_gb']:.0f} GB of CSV: the "
-                f"largest that fit the disk budget; `bench/seven_months.json`; other work took "
+                f"{per_month / 1e6:.0f}M events each, {seven['csv_gb']:.0f} GB of CSV: {size}"
+                f"{KAGGLE_OCTOBER['events'] / 1e6:.1f}M; `bench/seven_months.json`; other work took "
                 f"{seven.get('others_cpu_share', float('nan')):.0%} of the machine): "
                 f"**{seven['seconds'] / 60:.1f} min** at {_rate(seven['events_per_s'])} raw events/s, peak "
                 f"**{peak:.1f} GB** (≤ 4 GB {'met' if peak <= 4.0 else '**missed**'}). `prepare` reads the months "
                 f"one after another and carries sessions still open at a month's end into the next, so the raw "
-                f"events are held a month at a time; what still grows with the months is the table of the last "
-                f"labelled cart per (user, product), held one frame per month and merged without a copy of the "
-                f"whole table; only the rows that reach the output get their features and Python strings"
+                f"events are held a month at a time; what still grows with the months is the last labelled cart "
+                f"per (user, product): its ids and time in memory (32 bytes a cart), its other columns spilled to "
+                f"Arrow files; only the rows that reach the output get their features and Python strings, and "
+                f"each split's frame is freed as it is written"
                 + (f" (peak with fewer months: {growth})." if growth else "."))
     projection = r["seven_months_projection"]
     return (f"Seven months (~0.4 billion events) were not measured: at the measured rate they take about "
@@ -196,8 +200,10 @@ def readme_paragraph(r: dict, seven: dict | None = None) -> str:
     return (
         f"**Time and memory.** Measured on one month at the real size (`bench/real_month.py`, generated: "
         f"{r['events'] / 1e6:.1f}M events, {r['csv_gb']:.1f} GB of CSV, views included; written to "
-        f"`bench/real_month.json`) on this {r['cores']}-core machine, shared with other jobs (load average "
-        f"{r['load_average_1min_at_start']:.1f} at the start; the preparation got {r['cpu_percent']}% of one core): "
+        f"`bench/real_month.json`) on this {r['cores']}-core machine, "
+        + ("otherwise idle" if r["load_average_1min_at_start"] < 1.0 else "shared with other jobs")
+        + f" (load average {r['load_average_1min_at_start']:.1f} at the start; the preparation got "
+        f"{r['cpu_percent']}% of one core): "
         f"`prepare` took **{r['seconds'] / 60:.1f} min** at **{_rate(r['events_per_s'])} raw events/s** with a "
         f"peak of **{r['max_rss_gb']:.1f} GB** resident. Goals: ≤ 4 GB "
         f"{'met' if r['goals']['peak_rss_le_4gb'] else '**missed**'}; ≥ 1M events/s {_rate_goal(r)}. "
