@@ -569,6 +569,7 @@ CASES = [Case(*row) for row in [
     ("lab06", 3, "tf.saved_model.load", "my_dcn, export_dir = saved_dcn(); " + SERVE, C, r"equal my_dcn's"),
     ("lab06", 3, "a Path, the first signature", "import pathlib\nmy_dcn, folder = saved_dcn(); export_dir = pathlib.Path(folder); serving = list(tf.saved_model.load(str(export_dir)).signatures.values())[0]", C, ""),
     ("lab06", 2, "#A mm.BinaryOutput, the newer output API", "my_dcn = mm.Model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64])), mm.BinaryOutput('target'), schema=schema)", C, r"where mm.CrossBlock\(1\) was"),
+    ("lab06", 2, "top MLP without biases", "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64], use_bias=False)))", W, "parameters, [\\d,]+ (fewer|more) than the model this exercise asks for"),
     ("lab06", 2, "#A dropout in the top MLP", "my_dcn = model(dcn_inputs().connect(MyCross(), mm.MLPBlock([64], dropout=0.2)))", C, r"where mm.CrossBlock\(1\) was"),
     # ---- lab 06 Q3, the adversary's round (#A) ------------------------------------------------------------------
     ("lab06", 3, "#A a Merlin DCN saved and served, not yours", "my_dcn = dcn(1); my_dcn(batch); export_dir = f'{scratch}/merlin_dcn'; my_dcn.save(export_dir); " + SERVE, W, r"holds no `MyCross`"),

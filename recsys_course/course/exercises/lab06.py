@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from recsys_course.course.exercises import checkers as rules
+from recsys_course.modeling import builders
 from recsys_course.course.exercises import merlin_adapter as adapter
 from recsys_course.course.exercises.core import Exercise, Incorrect, Lab
 from recsys_course.course.exercises.merlin_adapter import describe, find
@@ -257,7 +258,8 @@ class Q2(Exercise):
 
     def verify(self, my_dcn) -> None:
         cls = _learners_class(self.scope, self.lab.checked, "Q2")
-        rules.model(my_dcn, "my_dcn", self.ctx, FROM_BLOCKS, [lambda path: self._structure(my_dcn, path, cls)])
+        rules.model(my_dcn, "my_dcn", self.ctx, FROM_BLOCKS, [lambda path: self._structure(my_dcn, path, cls)],
+                    reference=lambda: builders.dcn(self.ctx["schema"], 1, DIM, BOTTOM[:-1], TOP))  # Merlin's own layer
 
     def _structure(self, my_dcn, path: list, cls) -> None:
         """One current MyCross right after the concatenated inputs, instead of Merlin's cross or dot products."""
