@@ -94,6 +94,12 @@ def _feature_set(value) -> set[str]:
     return set(value)
 
 
+def _reference(schema, cross_model):
+    """DLRM with the learner's HashedCross (its features and bins), as the bench builds it."""
+    cross = find(rules.steps(cross_model), "hashed_cross")[0]
+    return builders.dlrm(schema, DIM, BOTTOM[:-1], TOP, cross=list(cross["features"]), num_bins=cross["bins"])
+
+
 class Q4(Exercise):
     title = "DLRM + HashedCross"
     names = ("cross_model",)
@@ -108,18 +114,12 @@ class Q4(Exercise):
         path = rules.model(cross_model, "cross_model", self.ctx,
                            "a ParallelBlock of a new DLRM interaction and a HashedCross branch",
                            [lambda p: self._structure(p, spec)], self.lab.earlier_answers(self, self.scope),
-                           [lambda p: self._outputs(p, spec)], self._reference)
+                           [lambda p: self._outputs(p, spec)], lambda: _reference(self.ctx["schema"], cross_model))
         features, bins = find(path, "hashed_cross")[0]["features"], find(path, "hashed_cross")[0]["bins"]
         combos = self.ctx["rows"].groupby(list(features)).ngroups
         return (f"a wide cross of {' × '.join(features)}, the features your data rewards, beside DLRM: {bins:,} bins "
                 f"for its {combos:,} combinations. Hashing still puts some combinations in a shared bin; the last "
                 "part of this lab counts them.")
-
-    def _reference(self):
-        """DLRM with the learner's HashedCross (its features and bins), as the bench builds it."""
-        cross = find(rules.steps(self.lab.checked["cross_model"]), "hashed_cross")[0]
-        return builders.dlrm(self.ctx["schema"], DIM, BOTTOM[:-1], TOP, cross=list(cross["features"]),
-                             num_bins=cross["bins"])
 
     def _structure(self, path: list, spec) -> None:
         """A ParallelBlock of DLRM's interaction and the wide HashedCross alone, concatenated, then the top MLP."""
