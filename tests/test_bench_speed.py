@@ -78,3 +78,14 @@ def test_the_clean_clone_run_is_read_from_pytests_output_and_judged_against_ten_
         row = prepare_speed_goals(tmp_path)[-1]
         assert row[0].startswith("clean-clone `make test` ≤ 10 min") and row[2] == status
         assert row[1].startswith(f"{seconds / 60:.1f} min (pytest 7.0 min: 1048 passed, 1 skipped; at 99ede60")
+
+
+def test_the_readme_says_how_long_make_test_took_on_a_clean_clone(tmp_path):
+    from recsys_course.tools import readme
+
+    run = {"seconds": 513.9, "pytest_seconds": 420.2, "cores": 2, "date": "2026-12-04 20:25 UTC"}
+    (tmp_path / "make_test.json").write_text(json.dumps(run))
+    said = readme.readme_make_test({}, tmp_path / "make_test.json")
+    assert "**8.6 min** on 2 CPU cores, the install included (its tests 7.0 min" in said
+    assert "not measured yet" in readme.readme_make_test({}, tmp_path / "none.json")
+    assert readme.readme_make_test({}) in (REPO / "README.md").read_text()  # the README quotes bench/make_test.json

@@ -78,7 +78,19 @@ def readme_runtimes(results: dict) -> str:
                       "| notebook | wall time |", "|---|---:|", *rows, *bench])
 
 
-BLOCKS = {"findings": readme_findings, "data": readme_data, "runtimes": readme_runtimes}
+def readme_make_test(results: dict, path: Path = REPO_ROOT / "bench" / "make_test.json") -> str:
+    """How long `make test` took on a clean clone (bench/clean_clone.py), install included."""
+    import json
+
+    if not path.exists():
+        return "How long `make test` takes on a clean clone is not measured yet: `python bench/clean_clone.py`."
+    m = json.loads(path.read_text())
+    return (f"On a clean clone, `make test` took **{m['seconds'] / 60:.1f} min** on {m['cores']} CPU cores, the "
+            f"install included (its tests {m['pytest_seconds'] / 60:.1f} min; `bench/clean_clone.py`, {m['date']}); "
+            "later runs skip the install.")
+
+
+BLOCKS = {"findings": readme_findings, "data": readme_data, "runtimes": readme_runtimes, "make_test": readme_make_test}
 
 
 def render_readme(text: str, results: dict) -> str:
