@@ -349,9 +349,10 @@ _HASH_WEIGHTS = np.random.default_rng(20).integers(1, 2**63, size=256, dtype=np.
 
 
 def _session_hashes(sessions, chunk: int = 1 << 18) -> np.ndarray:
-    """A 64-bit hash of each string of an Arrow string array, vectorised over its bytes (no Python strings): the
-    sum of byte x weight[position] (mod 2**64), the position's weights random and odd, plus the length. Equal
-    strings hash equal; a collision of two different ones is astronomically rare and only costs a fallback."""
+    """A 64-bit hash of each string of an Arrow string array, vectorised (no Python strings): its bytes laid out in
+    zero-padded 8-byte words, the sum of word x weight[word's position] (mod 2**64, the weights random and odd), plus
+    the length. Equal strings hash equal; a collision of two different ones is astronomically rare and only costs a
+    fallback. Strings of one length (the sessions' UUIDs) are laid out by one reshape, others byte by byte."""
     import pyarrow as pa
 
     sessions = sessions.cast(pa.large_string())
@@ -360,19 +361,23 @@ def _session_hashes(sessions, chunk: int = 1 << 18) -> np.ndarray:
     n = len(sessions)
     offsets = np.frombuffer(sessions.buffers()[1], dtype=np.int64)[:n + 1]
     data = np.frombuffer(sessions.buffers()[2], dtype=np.uint8) if n and offsets[-1] else np.zeros(0, np.uint8)
-    out = (offsets[1:] - offsets[:-1]).astype(np.uint64)
-    weights = np.resize(_HASH_WEIGHTS, max(int(out.max()) if n else 0, 1))
+    lengths = offsets[1:] - offsets[:-1]
+    out = lengths.astype(np.uint64)
+    words = -(-int(lengths.max(initial=0)) // 8)  # the longest string's 8-byte words
+    weights = np.resize(_HASH_WEIGHTS, max(words, 1))
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
-        starts, lengths = offsets[lo:hi], (offsets[lo + 1:hi + 1] - offsets[lo:hi])
-        begin = int(starts[0])
-        raw = data[begin:int(offsets[hi])].astype(np.uint64)
-        if not len(raw):
+        starts, lens = offsets[lo:hi], lengths[lo:hi]
+        begin, end = int(starts[0]), int(offsets[hi])
+        if end == begin:
             continue
-        pos = np.arange(len(raw), dtype=np.int64) - np.repeat(starts - begin, lengths)
-        with np.errstate(over="ignore"):  # a 0 after the bytes: where an empty last string's segment starts
-            sums = np.add.reduceat(np.append(raw * weights[pos], np.uint64(0)), starts - begin)
-            out[lo:hi] += np.where(lengths > 0, sums, 0).astype(np.uint64)
+        grid = np.zeros((hi - lo, 8 * words), dtype=np.uint8)
+        if (lens == lens[0]).all():
+            grid[:, :lens[0]] = data[begin:end].reshape(hi - lo, int(lens[0]))
+        else:
+            grid[np.repeat(np.arange(hi - lo), lens), np.arange(end - begin) - np.repeat(starts - begin, lens)] = \
+                data[begin:end]
+        out[lo:hi] += (grid.view(np.uint64) * weights).sum(axis=1, dtype=np.uint64)  # wraps: mod 2**64
     return out
 
 
