@@ -316,8 +316,9 @@ def model(value, name: str, ctx: dict, asks: str, rules: Sequence[Callable] = ()
 
 
 def same_size(model, reference, batch, name: str) -> None:
-    """`model` (built on `batch`) has the parameter count of `reference`, the architecture the exercise asks for,
-    built on the same schema and batch by the bench's own builders: a last net under the structural rules."""
+    """`model` (built on `batch`) against `reference`, the architecture the exercise asks for, built on the same
+    schema and batch by the bench's own builders: the same parameter count, all of it trainable as there, no weight
+    matrix that starts at zero, the same activations (a last net under the structural rules, which read widths)."""
     output_shape(reference, batch)
     mine, asked = model.count_params(), reference.count_params()
     if mine != asked:
@@ -325,6 +326,37 @@ def same_size(model, reference, batch, name: str) -> None:
         raise Incorrect(f"`{name}` has {mine:,} parameters, {abs(mine - asked):,} {more} than the model this exercise "
                         f"asks for ({asked:,}): a width, an embedding dimension, a number of bins, a bias or a block differs "
                         "from what the exercise asks.")
+    frozen = _count(model.non_trainable_weights) - _count(reference.non_trainable_weights)
+    if frozen > 0:
+        raise Incorrect(f"{frozen:,} of `{name}`'s parameters are frozen (`trainable=False`): training would never "
+                        "change them. Leave every block trainable.")
+    zeros = [w.name.split("/")[-1].split(":")[0] for w in model.trainable_weights
+             if len(w.shape) >= 2 and not w.numpy().any()]
+    if zeros:
+        raise Incorrect(f"`{name}` starts with {len(zeros)} weight matrices of zeros ({', '.join(sorted(set(zeros)))}): "
+                        "their gradients are zero too, or every row starts the same. Leave the initializers at their "
+                        "defaults.")
+    _same_activations(adapter.activations(model), adapter.activations(reference), name)
+
+
+def _count(weights) -> int:
+    return sum(int(math.prod(w.shape)) for w in weights)
+
+
+def _same_activations(mine, asked, name: str) -> None:
+    (hidden, ends), (hidden_asked, ends_asked) = mine, asked
+    if hidden != hidden_asked:
+        odd = sorted(set(hidden) - set(hidden_asked))
+        raise Incorrect(f"`{name}`'s hidden layers compute {_acts(odd or hidden)}; the exercise asks for the MLPs as "
+                        f"`mm.MLPBlock([...])` builds them ({_acts(hidden_asked)}): ReLU on every layer, the last one "
+                        "included (a linear layer before the output folds into it).")
+    if ends != ends_asked:
+        raise Incorrect(f"`{name}` applies {', '.join(ends) or 'no'} activation(s) as layers or outputs; the model asked "
+                        f"for has {', '.join(ends_asked)} only, the task's own: add no Activation layer of your own.")
+
+
+def _acts(pairs) -> str:
+    return ", ".join(f"{units} units {act}" for units, act in pairs)
 
 
 def number(value: Any, name: str, whole: bool = False) -> float:

@@ -196,6 +196,12 @@ class Lab:
                     found.append(Earlier(name, ex.label, current, True))
         return found
 
+    def later_answers(self, exercise: "Exercise") -> list[Earlier]:
+        """The answers later exercises' checks saw (a lab done out of order): a model must not share blocks with
+        them either."""
+        return [Earlier(n, ex.label, self.checked[n], False) for ex in self.exercises[exercise.number:]
+                for n in ex.names if n in self.checked]
+
 
 class Exercise:
     """One exercise. Subclasses set the class attributes and write `verify(**values)`."""
@@ -230,12 +236,13 @@ class Exercise:
         return self._outcome(values, caller_scope(inspect.currentframe().f_back))
 
     def _outcome(self, values: dict[str, Any], scope: dict[str, Any]) -> Outcome:
-        unknown = sorted(set(values) - set(self.names))
+        unknown = sorted(set(values) - set(self.names) - set(self.reads))
         if unknown:
             given = ", ".join(f"`{n}`" for n in unknown)
             return Outcome(self.label, INCORRECT, f"q{self.number}.check() does not know {given}: it checks "
                            f"{', '.join(f'`{n}`' for n in self.names)} (call `q{self.number}.check()`, or "
                            f"`q{self.number}.check({self.names[0]}=...)`).")
+        scope = {**scope, **{n: values[n] for n in self.reads if n in values}}  # a read given by name
         values = {n: values[n] if n in values else scope.get(n, ____) for n in self.names}
         blank = [n for n in self.names if values.get(n, ____) is ____]
         if blank:

@@ -51,6 +51,7 @@ class Q2(Exercise):
         rules.model(dlrm_model, "dlrm_model", self.ctx, FROM_BLOCKS,
                     [lambda path: rules.check_dlrm_interaction([s for s in path if s.kind != "task"][:2], spec),
                      lambda path: rules.check_top(path, 2, TOP, "the interaction")],
+                    self.lab.later_answers(self),
                     after=[lambda path: rules.check_interaction_output(path[0], path[1], batch, spec)],
                     reference=lambda: builders.dlrm(self.ctx["schema"], DIM, BOTTOM[:-1], TOP))
 
@@ -113,7 +114,8 @@ class Q4(Exercise):
         spec = rules.inputs_spec(self.ctx["schema"], DIM, BOTTOM, False)
         path = rules.model(cross_model, "cross_model", self.ctx,
                            "a ParallelBlock of a new DLRM interaction and a HashedCross branch",
-                           [lambda p: self._structure(p, spec)], self.lab.earlier_answers(self, self.scope),
+                           [lambda p: self._structure(p, spec)],
+                           self.lab.earlier_answers(self, self.scope) + self.lab.later_answers(self),
                            [lambda p: self._outputs(p, spec)], lambda: _reference(self.ctx["schema"], cross_model))
         features, bins = find(path, "hashed_cross")[0]["features"], find(path, "hashed_cross")[0]["bins"]
         combos = self.ctx["rows"].groupby(list(features)).ngroups

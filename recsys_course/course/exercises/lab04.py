@@ -71,7 +71,7 @@ class Q1(Exercise):
 
     def verify(self, dcn3) -> None:
         rules.model(dcn3, "dcn3", self.ctx, FROM_BLOCKS, [lambda path: check_dcn(path, self.ctx["schema"], 3, None)],
-                    reference=lambda: builders.dcn(self.ctx["schema"], 3, DIM, BOTTOM[:-1], TOP))
+                    self.lab.later_answers(self), reference=lambda: builders.dcn(self.ctx["schema"], 3, DIM, BOTTOM[:-1], TOP))
 
 
 class Q2(Exercise):

@@ -330,3 +330,25 @@ def merlin_cross(width: int, kernel, bias):
     ref(tf.zeros((1, width)))
     ref.set_weights([kernel, bias])
     return ref
+
+
+def activations(model) -> tuple[list, list]:
+    """What a built model computes beyond its shapes: the hidden Dense layers (units > 1) as sorted (units,
+    activation) pairs, leaving out the linear maps inside Merlin's own cross layers (a layer of the learner's own
+    has none, and their parameters are counted anyway); and the activations that end the model and every other
+    nonlinearity added as a layer: Keras `Activation` layers and non-linear one-unit Dense layers (a task ends in
+    Dense(1) + Activation("sigmoid"), `mm.BinaryOutput` in Dense(1, sigmoid))."""
+    import tensorflow as tf
+
+    inside_cross = {id(m) for c in submodules(model) if type(c).__name__ == "Cross" for m in submodules(c)}
+    hidden, ends = [], []
+    for m in [model, *submodules(model)]:
+        name = getattr(getattr(m, "activation", None), "__name__", None)
+        if isinstance(m, tf.keras.layers.Dense) and id(m) not in inside_cross:
+            if m.units > 1:
+                hidden.append((int(m.units), name))
+            elif name != "linear":
+                ends.append(name)
+        elif isinstance(m, tf.keras.layers.Activation):
+            ends.append(name)
+    return sorted(hidden), sorted(ends)
