@@ -296,7 +296,7 @@ def model(value, name: str, ctx: dict, asks: str, rules: Sequence[Callable] = ()
     """A model exercise: an mm.Model built from blocks (not ready-made), one binary task on the label, every feature
     of the lab's schema, each structural rule on its anatomy, no block shared with an `earlier` answer, one
     probability per row of the lab's batch, then each `after` rule (what runs parts of the model on the batch), and
-    as many parameters as `reference()` (the model asked for, made by recsys_course.modeling.builders).
+    `as_asked` against `reference()` (the model asked for, made by recsys_course.modeling.builders).
     Returns the anatomy."""
     require_model(value, name)
     not_ready_made(value, name, asks)
@@ -311,11 +311,11 @@ def model(value, name: str, ctx: dict, asks: str, rules: Sequence[Callable] = ()
     for rule in after:
         rule(path)
     if reference is not None:
-        same_size(value, reference(), ctx["batch"], name)
+        as_asked(value, reference(), ctx["batch"], name)
     return path
 
 
-def same_size(model, reference, batch, name: str) -> None:
+def as_asked(model, reference, batch, name: str) -> None:
     """`model` (built on `batch`) against `reference`, the architecture the exercise asks for, built on the same
     schema and batch by the bench's own builders: the same parameter count, all of it trainable as there, no weight
     matrix that starts at zero, the same activations (a last net under the structural rules, which read widths)."""
