@@ -233,8 +233,13 @@ def paired(families: dict, base: str) -> dict:
     return out
 
 
-def world_record(cache: Path, world: str, families: Sequence[str], protocol: Protocol, info: dict) -> dict:
-    """One world's "fair" record from the cache: planted effects, oracle, each family measured so far, paired gains."""
+def world_record(cache: Path, world: str, families: Sequence[str], protocol: Protocol, info: dict,
+                 before: dict | None = None) -> dict:
+    """One world's "fair" record from the cache: planted effects, oracle, each family measured so far, paired gains.
+
+    `before`: the world's families as results.json held them (same protocol). A family the cache holds no run of
+    (the cache was made on another machine, or cleared) keeps that record, so that measuring one family adds it
+    beside the others instead of erasing them; a family the cache holds part of is the cache's (or not shown)."""
     from recsys_course.modeling.builders import DLRM, TWINS
 
     measured: dict = {}
@@ -245,6 +250,8 @@ def world_record(cache: Path, world: str, families: Sequence[str], protocol: Pro
         if fam is not None:
             fam["rate_from"] = f"{TWINS[name]} (its twin)" if rates else "sweep"
             measured[name] = fam
+        elif name in (before or {}) and not (Path(cache) / world / slug(name)).exists():
+            measured[name] = before[name]
     return {**info, "families": measured, "paired": paired(measured, DLRM)}
 
 
@@ -262,14 +269,24 @@ def world_info(world: WorldData) -> dict:
 
 
 def merge(results_path: Path, cache: Path, protocol: Protocol, families: Sequence[str]) -> dict:
-    """bench/results.json with its "fair" key rebuilt from the cache (other keys untouched); written atomically."""
+    """bench/results.json with its "fair" key rebuilt from the cache (other keys untouched); written atomically.
+    What the cache holds nothing of (a world, a family) stays as results.json had it, when the protocol and the
+    world's data (its rows, oracle and crosses) are the same."""
     results = json.loads(Path(results_path).read_text()) if Path(results_path).exists() else {}
+    previous = results.get("fair") or {}
+    same_rule = previous.get("protocol") == protocol.record()
     worlds = {}
     for world in WORLDS:
         info_path = Path(cache) / world / "world.json"
+        before = (previous.get("worlds") or {}).get(world) if same_rule else None
         if info_path.exists():
-            worlds[world] = world_record(cache, world, families, protocol, json.loads(info_path.read_text()))
-    if not worlds and (results.get("fair") or {}).get("worlds"):
+            info = json.loads(info_path.read_text())
+            same_data = before is not None and {k: before.get(k) for k in info} == info  # same rows, oracle, crosses
+            worlds[world] = world_record(cache, world, families, protocol, info,
+                                         before["families"] if same_data else None)
+        elif before:  # this cache holds nothing of the world: results.json keeps it as it was
+            worlds[world] = before
+    if not any((Path(cache) / w / "world.json").exists() for w in WORLDS) and previous.get("worlds"):
         # no cache here (a fresh clone: bench/out is not committed): keep what results.json holds, never erase it
         raise SystemExit(f"no fair-comparison cache in {cache}: results.json keeps its 'fair' key as it is")
     import datetime as dt

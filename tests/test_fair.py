@@ -141,6 +141,16 @@ def test_the_protocol_caches_resumes_and_merges(tiny_processed, tmp_path, monkey
     fair.cache_file(cache, "default", builders.DLRM, 0.003 if chosen == 0.01 else 0.01, 1).unlink()
     gone = fair.merge(results, cache, protocol, families)["fair"]["worlds"]["default"]
     assert builders.DLRM not in gone["families"] and gone["paired"] == {}  # sweep incomplete: not shown at all
+    import shutil
+
+    kept = gone["families"][builders.CONCAT_MLP]
+    shutil.rmtree(cache / "default" / fair.slug(builders.CONCAT_MLP))  # the cache holds nothing of it any more
+    again = fair.merge(results, cache, protocol, families)["fair"]["worlds"]["default"]
+    assert again["families"][builders.CONCAT_MLP] == kept  # kept as results.json had it, not erased
+    info = cache / "default" / "world.json"
+    info.write_text(json.dumps({**json.loads(info.read_text()), "oracle_auc": 0.5}))  # other data: not comparable
+    other = fair.merge(results, cache, protocol, families)["fair"]["worlds"]["default"]
+    assert builders.CONCAT_MLP not in other["families"]
 
 
 def test_a_sweep_at_its_top_edge_is_widened_until_it_is_not(tmp_path, monkeypatch):
