@@ -268,12 +268,13 @@ def world_info(world: WorldData) -> dict:
             "crosses": world.crosses.record()}
 
 
-def merge(results_path: Path, cache: Path, protocol: Protocol, families: Sequence[str]) -> dict:
-    """bench/results.json with its "fair" key rebuilt from the cache (other keys untouched); written atomically.
+def merge(results_path: Path, cache: Path, protocol: Protocol, families: Sequence[str], key: str = "fair") -> dict:
+    """bench/results.json with its "fair" key (or `key`: the batch check's) rebuilt from the cache (other keys
+    untouched); written atomically.
     What the cache holds nothing of (a world, a family) stays as results.json had it, when the protocol and the
     world's data (its rows, oracle and crosses) are the same."""
     results = json.loads(Path(results_path).read_text()) if Path(results_path).exists() else {}
-    previous = results.get("fair") or {}
+    previous = results.get(key) or {}
     same_rule = previous.get("protocol") == protocol.record()
     worlds = {}
     for world in WORLDS:
@@ -288,11 +289,11 @@ def merge(results_path: Path, cache: Path, protocol: Protocol, families: Sequenc
             worlds[world] = before
     if not any((Path(cache) / w / "world.json").exists() for w in WORLDS) and previous.get("worlds"):
         # no cache here (a fresh clone: bench/out is not committed): keep what results.json holds, never erase it
-        raise SystemExit(f"no fair-comparison cache in {cache}: results.json keeps its 'fair' key as it is")
+        raise SystemExit(f"no fair-comparison cache in {cache}: results.json keeps its {key!r} key as it is")
     import datetime as dt
 
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    results["fair"] = {"protocol": protocol.record(), "families": list(families), "worlds": worlds, "merged": stamp}
+    results[key] = {"protocol": protocol.record(), "families": list(families), "worlds": worlds, "merged": stamp}
     tmp = Path(results_path).with_suffix(".tmp")
     tmp.write_text(json.dumps(results, indent=1, default=float) + "\n")
     tmp.replace(results_path)

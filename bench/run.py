@@ -13,6 +13,8 @@
    data ("default") and in the same data with `Planted.smooth` on ("smooth"). `--fair-only` runs this step alone
    (resumable: every run is cached under bench/out/fair/, and merged into results.json after each family; the other
    keys stay as they are); `--render-only` merges what the cache holds and renders RESULTS.md and the README.
+   7b. the batch check (results.json's "fair_batch" key): the same protocol at lab 05's batch, 1024, for DLRM, the
+   stacked DCN, DCN + dot products and the embedded triple, in both worlds; `--batch-check-only` runs it alone.
 8. lab 05 at its quick size (`experiment.make` + `experiment.measure`: the lab's contenders, stopping rule and rate)
    with the shipped ground truth and with the smooth world's term, one seed each (results.json's "lab05" key):
    whether the quick run reproduces the fair comparison's directions. `--lab05-only` runs this step alone.
@@ -210,17 +212,56 @@ def bench_fair(args) -> None:
     """The fair comparison, resumable: cached run by run, merged into results.json after every family."""
     import fair
     from recsys_course.modeling.builders import FAIR_MODELS
-    from recsys_course.config import Paths
 
     protocol = fair_protocol(args)
+    fair.run_plan(fair.cache_for(protocol), fair_worlds(args, protocol), args.fair_models or FAIR_MODELS, protocol,
+                  after_family=lambda: fair_merge(args, render=False))
+    fair_merge(args)
+
+
+# The batch check: the fair protocol again at lab 05's batch, for the families lab 05 and notebook 04 compare. At 4096
+# every family keeps its first epoch (63 steps) and is past its best in the second, so the number of steps one epoch
+# gives is part of the budget: this measures what a 4× smaller batch changes (results.json's "fair_batch" key). Its
+# sweep starts at 0.003: at 4096 no family chose 0.001, and a smaller batch takes more steps at a given rate.
+BATCH_CHECK = {"batch_size": 1024, "learning_rates": (0.003, 0.01, 0.03)}
+BATCH_CHECK_KEY = "fair_batch"
+
+
+def batch_check_families() -> list[str]:
+    from recsys_course.modeling import builders as b
+
+    return [b.DLRM, b.DCN_2, b.DCN_WITH_DOTS, b.TRIPLE_EMBEDDED]
+
+
+def batch_check_protocol(args):
+    import fair  # bench/fair.py
+
+    return fair.Protocol(max_epochs=args.max_epochs, patience=args.patience, seeds=tuple(args.seeds),
+                         batch_size=BATCH_CHECK["batch_size"], learning_rates=BATCH_CHECK["learning_rates"])
+
+
+def bench_batch_check(args) -> None:
+    """The batch check, resumable like the fair comparison (its own cache folder): merged into "fair_batch"."""
+    import fair
+
+    protocol, families = batch_check_protocol(args), batch_check_families()
+    fair.run_plan(fair.cache_for(protocol), fair_worlds(args, protocol), families, protocol)
+    results = fair.merge(HERE / "results.json", fair.cache_for(protocol), protocol, families, key=BATCH_CHECK_KEY)
+    from report import write_report  # bench/report.py
+
+    write_report(results, HERE)
+
+
+def fair_worlds(args, protocol) -> dict:
+    """The worlds' loaders (called when a world's first family comes): the course's data and the smooth world."""
+    import fair
+    from recsys_course.config import Paths
+
     default = Paths("small", Path(args.fair_data) if args.fair_data else REPO / "data" / "small")
     worlds = {"default": lambda: fair.load_world("default", default, protocol),
               "smooth": lambda: fair.load_world("smooth", fair.make_smooth_world(fair.CACHE / "smooth_data"),
                                                 protocol)}
-    worlds = {w: worlds[w] for w in args.worlds}
-    fair.run_plan(fair.cache_for(protocol), worlds, args.fair_models or FAIR_MODELS, protocol,
-                  after_family=lambda: fair_merge(args, render=False))
-    fair_merge(args)
+    return {w: worlds[w] for w in args.worlds}
 
 
 def bench_lab05(results: dict, seed: int = 42) -> dict:
@@ -277,6 +318,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="fair comparison: only these families (display names)")
     p.add_argument("--fair-data", default=None, help="the default world's data folder (default: data/small)")
     p.add_argument("--lab05-only", action="store_true", help="run only lab 05's quick run (step 8)")
+    p.add_argument("--batch-check-only", action="store_true",
+                   help="run only the batch check (step 7b: the fair protocol at batch 1024 for four families)")
     return p.parse_args(argv)
 
 
@@ -290,6 +333,11 @@ def main() -> int:
         OUT.mkdir(parents=True, exist_ok=True)
         lab05_only()
         print(f"wrote {HERE / 'results.json'} (key lab05) and {HERE / 'RESULTS.md'}")
+        return 0
+    if args.batch_check_only:
+        OUT.mkdir(parents=True, exist_ok=True)
+        bench_batch_check(args)
+        print(f"wrote {HERE / 'results.json'} (key {BATCH_CHECK_KEY}) and {HERE / 'RESULTS.md'}")
         return 0
     if args.fair_only:
         OUT.mkdir(parents=True, exist_ok=True)
@@ -327,6 +375,7 @@ def main() -> int:
     if not args.skip_fair:  # merges its key into the results.json just written, and renders again
         args.fair_data = args.fair_data or str(OUT / "small")
         bench_fair(args)
+        bench_batch_check(args)
     print(f"wrote {HERE / 'results.json'} and {HERE / 'RESULTS.md'}")
     return 0
 

@@ -192,5 +192,13 @@ def test_the_quick_run_is_set_beside_the_benchs_fair_rows_computed(tmp_path):
         assert "one seed only" in said[1] and "no direction to reproduce yet" in said[-1]
         assert not any("reproduces" in line or "NOT reproduce" in line for line in said)
     assert bf.fair_side(bf.Spread(0.005, 0.0, 1)) is None and bf.fair_side(None) is None
+    # the bench's batch check (the same protocol at the lab's batch) is set beside it, world by world
+    bench["fair_batch"] = {"protocol": {"batch_size": 1024}, "worlds": {
+        "smooth": world((0.791, 0.790, 0.789), (0.790, 0.792, 0.789), 1.0)}}  # DCN level with DLRM there
+    said = experiment.beside_bench(paths, ahead, {"smooth": 1.0}, bench, noise=0.01)
+    small = [line for line in said if "batch 1024" in line]
+    assert small == [f"  the same protocol at batch 1024 (the bench's batch check): +0.0003 ± 0.0015 — within the "
+                     f"noise of {builders.DLRM}."]
+    assert said.index(small[0]) == 3  # right after the smooth world's line it qualifies
     assert bf.fair_side(bf.Spread(0.005, 0.001, 3)) == 1 and bf.fair_side(bf.Spread(-0.005, 0.001, 3)) == -1
     assert bf.fair_side(bf.Spread(0.001, 0.003, 3)) == 0

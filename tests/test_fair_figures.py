@@ -201,3 +201,31 @@ def test_the_notebooks_controlled_case_is_set_beside_the_benchs_seeds():
     assert table["clearly better (≥ 5×)"].tolist() == [True, True, True, False]
     assert list(bf.controlled_table(None, run(42, 0.001, 0.0154)).index) == [("this notebook", 42)]
     assert bf.controlled_table(None) is None
+
+
+def test_the_batch_check_is_set_beside_the_fair_comparison_and_its_verdicts_are_computed():
+    res = synthetic()
+    assert bf.batch_table(res) is None and bf.batch_findings(res) == []  # not run yet: nothing shown
+    for w in res["fair"]["worlds"].values():
+        w["fit_rows"] = 10_000
+    small = copy.deepcopy(res["fair"])
+    small["protocol"]["batch_size"] = 1024
+    fams = small["worlds"]["default"]["families"]
+    fams[builders.DCN_2] = _family((0.7395, 0.7432, 0.7412), lr=0.01, stopped=(1, 1, 2))  # now level with DLRM
+    for name in (bf.CONCAT_MLP, bf.DCN_PARALLEL):
+        del fams[name]  # the check measures a few families only
+    del small["worlds"]["smooth"]["families"][builders.DCN_2]
+    res[bf.BATCH_KEY] = small
+    table = bf.batch_table(res)
+    assert list(table.index) == [("default", builders.DLRM), ("default", builders.DCN_2),
+                                 ("default", bf.DCN_WITH_DOTS), ("smooth", builders.DLRM)]
+    dcn = table.loc[("default", builders.DCN_2)]
+    assert dcn["rate at 4096"] == "0.001" and dcn["rate at 1024"] == "0.01"
+    assert dcn["AUC change, 1024 vs 4096"] == f"{0.7413 - 0.7353333:+.4f}"
+    assert dcn["gain vs DLRM at 4096"].endswith("(behind)") and dcn["gain vs DLRM at 1024"].endswith(
+        "(within the noise)")
+    lines = bf.batch_findings(res)
+    assert lines[0].startswith("One epoch is 3 steps at batch 4096 and 10 steps at batch 1024;")
+    assert "runs that kept their first epoch: 0 of 12 runs at 4096, 2 of 12 runs at 1024." in lines[0]
+    assert any(builders.DCN_2 in x and x.endswith("the verdict changes.") for x in lines)
+    assert any(bf.DCN_WITH_DOTS in x and x.endswith("the same verdict.") for x in lines)

@@ -441,6 +441,78 @@ def dcn_vs_dlrm_table(results: dict | None):
 
 
 FAIR_WORLDS = {"default": "the course's data", "smooth": "the same data with the smooth 3-way term on"}
+BATCH_KEY = "fair_batch"  # results.json's key for the batch check: the fair protocol again at a smaller batch
+
+
+def batch_check(results: dict | None) -> dict | None:
+    """The batch check (the fair protocol at lab 05's batch for a few families), as `fair` reads it: None if absent."""
+    found = (results or {}).get(BATCH_KEY)
+    return {"fair": found} if isinstance(found, dict) and found.get("worlds") else None
+
+
+def batch_table(results: dict | None):
+    """Each family the batch check measured, at the fair comparison's batch and at the check's: the rate each
+    chose, the valid AUC (mean ± sd over seeds), what the smaller batch changed, and the paired gain over DLRM with
+    its verdict at each batch. None when the batch check has not run."""
+    import pandas as pd
+
+    from recsys_course.modeling.builders import DLRM
+
+    small = batch_check(results)
+    if small is None or fair(results) is None:
+        return None
+    big_b, small_b = (r["fair"]["protocol"]["batch_size"] for r in (results, small))
+    rows = []
+    for world in FAIR_WORLDS:
+        for name in ((fair_world(small, world) or {}).get("families") or {}):
+            at = {b: (fair_family(r, world, name), fair_auc(r, world, name), fair_gain(r, world, name))
+                  for b, r in ((big_b, results), (small_b, small))}
+            if at[big_b][0] is None or at[small_b][0] is None:
+                continue
+            row = {"world": world, "model": name}
+            for b, (family, auc, gain) in at.items():
+                row[f"rate at {b}"] = f"{family['chosen_lr']:g}"
+                row[f"valid AUC at {b}"] = str(auc)
+                row[f"gain vs DLRM at {b}"] = "" if name == DLRM or gain is None else (
+                    f"{gain.mean:+.4f} ± {gain.sd:.4f} ({SIDE_WORDS[fair_side(gain)]})")
+            row[f"AUC change, {small_b} vs {big_b}"] = f"{at[small_b][1].mean - at[big_b][1].mean:+.4f}"
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["world", "model"]) if rows else None
+
+
+def batch_findings(results: dict | None) -> list[str]:
+    """Sentences computed from the batch check: steps per epoch and epochs kept at each batch, how much every
+    family's AUC moved, and each verdict against DLRM at both batches (the same or changed)."""
+    import math
+
+    from recsys_course.modeling.builders import DLRM
+
+    small = batch_check(results)
+    if small is None or fair(results) is None:
+        return []
+    both = ((results["fair"]["protocol"]["batch_size"], results), (small["fair"]["protocol"]["batch_size"], small))
+    measured = [(w, n) for w in FAIR_WORLDS for n in ((fair_world(small, w) or {}).get("families") or {})
+                if all(fair_family(r, w, n) for _, r in both)]
+    if not measured:
+        return []
+    steps, kept = [], []
+    for b, r in both:
+        rows = {fair_world(r, w)["fit_rows"] for w, _ in measured}
+        runs = [x for w, n in measured for x in fair_family(r, w, n)["runs"]]
+        steps.append(f"{'/'.join(f'{math.ceil(x / b):,}' for x in sorted(rows))} steps at batch {b}")
+        kept.append(f"{sum(x['stopped_epoch'] == 1 for x in runs)} of {len(runs)} runs at {b}")
+    moved = [fair_auc(small, w, n).mean - fair_auc(results, w, n).mean for w, n in measured]
+    lines = [f"One epoch is {' and '.join(steps)}; runs that kept their first epoch: {', '.join(kept)}. At batch "
+             f"{both[1][0]} every family's mean valid AUC moved by {min(moved):+.4f} to {max(moved):+.4f} against "
+             f"batch {both[0][0]} (same protocol, same seeds)."]
+    for w, n in measured:
+        if n == DLRM:
+            continue
+        gains = [(b, fair_gain(r, w, n)) for b, r in both]
+        said = ", ".join(f"{g.mean:+.4f} ± {g.sd:.4f} ({SIDE_WORDS[fair_side(g)]}) at {b}" for b, g in gains)
+        same = fair_side(gains[0][1]) == fair_side(gains[1][1])
+        lines.append(f"- `{w}`, {n} vs {DLRM}: {said} — {'the same verdict' if same else 'the verdict changes'}.")
+    return lines
 
 
 def best_cross_layer(results: dict, world: str) -> tuple[str, Spread] | None:

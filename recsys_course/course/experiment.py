@@ -312,6 +312,10 @@ def beside_bench(paths: Paths, runs: list, planted, results: dict | None, noise:
         lines.append(f"the bench, world `{world}` ({benchfigures.FAIR_WORLDS[world]}; `small`, {seeds}, each "
                      f"model at its tuned rate, early-stopped): {builders.DCN_2} − {builders.DLRM} = {g.mean:+.4f} ± "
                      f"{g.sd:.4f} — {verdict}.")
+        small = benchfigures.batch_check(results)
+        if small is not None and (b := benchfigures.fair_gain(small, world, builders.DCN_2, builders.DLRM)):
+            lines.append(f"  the same protocol at batch {small['fair']['protocol']['batch_size']} (the bench's batch "
+                         f"check): {b.mean:+.4f} ± {b.sd:.4f} — {benchfigures.fair_verdict(b, builders.DLRM)}.")
     world = bench_world(planted, results)
     if world is not None and world not in sides and benchfigures.fair_gain(results, world, builders.DCN_2):
         return lines + [f"same ground truth as the bench's world `{world}`, but the bench has one seed of it: no "
