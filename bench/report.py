@@ -331,6 +331,8 @@ def _fair_row(r: dict, world: str, name: str, p: dict) -> str:
     sweep = ", ".join(f"{k}: {v:.4f}" for k, v in fam["lr_sweep"].items())
     chosen = f"{fam['chosen_lr']:g} ({'sweep ' + sweep if fam.get('rate_from') == 'sweep' else fam['rate_from']})"
     chosen += " — the ladder's end, a larger rate not tried" if fam.get("rate_at_edge") else ""
+    chosen += (" — the sweep's smallest rate, a smaller one not tried" if fam.get("rate_from") == "sweep"
+               and fam["chosen_lr"] == min(p["learning_rates"]) else "")
     epochs = ", ".join(f"{x['stopped_epoch']}/{x['epochs_run']}" for x in runs)
     missing = len(p["seeds"]) - len(runs)
     seeds = f"{len(runs)}" + (f" ({missing} not measured yet)" if missing else "")
@@ -383,10 +385,18 @@ def _batch(r: dict) -> list[str]:
     p = r[benchfigures.BATCH_KEY]["protocol"]
     return ["", f"### The batch check: the same protocol at batch {p['batch_size']}", "",
             f"Measured by `python bench/run.py --batch-check-only` (cache merged {r[benchfigures.BATCH_KEY]['merged']}): "
-            f"the fair protocol again, with batch {p['batch_size']} instead of {r['fair']['protocol']['batch_size']} "
-            f"and the sweep {', '.join(f'{x:g}' for x in p['learning_rates'])} (widened the same way), "
-            f"{len(p['seeds'])} seeds, for the families lab 05 and notebook 04 compare.", "",
+            f"the fair protocol again with batch {p['batch_size']} instead of {r['fair']['protocol']['batch_size']}, "
+            f"{_protocol_difference(r)}, {len(p['seeds'])} seeds, for the families "
+            "lab 05 and notebook 04 compare.", "",
             *benchfigures.batch_findings(r), "", *_markdown(table)]
+
+
+def _protocol_difference(r: dict) -> str:
+    """What differs between the fair comparison's protocol and the batch check's, in words."""
+    a, c = r["fair"]["protocol"], r[benchfigures.BATCH_KEY]["protocol"]
+    other = sorted(k for k in {*a, *c} if k != "batch_size" and a.get(k) != c.get(k))
+    return "nothing else differs" if not other else "also different: " + ", ".join(
+        f"{k} {a.get(k)} vs {c.get(k)}" for k in other)
 
 
 def _interactions(r: dict) -> list[str]:

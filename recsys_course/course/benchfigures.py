@@ -450,6 +450,15 @@ def batch_check(results: dict | None) -> dict | None:
     return {"fair": found} if isinstance(found, dict) and found.get("worlds") else None
 
 
+def rate_said(family: dict, protocol: dict) -> str:
+    """A family's chosen rate, marked when it is an end of the sweep (the best rate may lie beyond it)."""
+    rate, low = family["chosen_lr"], min(protocol["learning_rates"])
+    if family.get("rate_at_edge"):
+        return f"{rate:g} (the ladder's end)"
+    swept = len(family.get("lr_sweep", {})) > 1
+    return f"{rate:g} (the smallest tried)" if swept and rate == low else f"{rate:g}"
+
+
 def batch_table(results: dict | None):
     """Each family the batch check measured, at the fair comparison's batch and at the check's: the rate each
     chose, the valid AUC (mean ± sd over seeds), what the smaller batch changed, and the paired gain over DLRM with
@@ -465,17 +474,18 @@ def batch_table(results: dict | None):
     rows = []
     for world in FAIR_WORLDS:
         for name in ((fair_world(small, world) or {}).get("families") or {}):
-            at = {b: (fair_family(r, world, name), fair_auc(r, world, name), fair_gain(r, world, name))
-                  for b, r in ((big_b, results), (small_b, small))}
-            if at[big_b][0] is None or at[small_b][0] is None:
+            at = {big_b: results, small_b: small}
+            if not all(fair_family(r, world, name) for r in at.values()):
                 continue
             row = {"world": world, "model": name}
-            for b, (family, auc, gain) in at.items():
-                row[f"rate at {b}"] = f"{family['chosen_lr']:g}"
-                row[f"valid AUC at {b}"] = str(auc)
+            for b, r in at.items():
+                gain = fair_gain(r, world, name)
+                row[f"rate at {b}"] = rate_said(fair_family(r, world, name), r["fair"]["protocol"])
+                row[f"valid AUC at {b}"] = str(fair_auc(r, world, name))
                 row[f"gain vs DLRM at {b}"] = "" if name == DLRM or gain is None else (
                     f"{gain.mean:+.4f} ± {gain.sd:.4f} ({SIDE_WORDS[fair_side(gain)]})")
-            row[f"AUC change, {small_b} vs {big_b}"] = f"{at[small_b][1].mean - at[big_b][1].mean:+.4f}"
+            moved = fair_auc(small, world, name).mean - fair_auc(results, world, name).mean
+            row[f"AUC change, {small_b} vs {big_b}"] = f"{moved:+.4f}"
             rows.append(row)
     return pd.DataFrame(rows).set_index(["world", "model"]) if rows else None
 
