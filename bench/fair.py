@@ -9,7 +9,9 @@ has not improved for `patience` epochs (at most `max_epochs`), with the best epo
 first seed's run of it is reused). A sweep whose best rate is the largest it tried has not found the best rate: it
 then tries the next rate of `edge_rates` (0.1), one at a time, until the chosen rate is not the largest tried or the
 ladder ends at 0.1 (bounded: beyond that Adam diverges on these models; a family still choosing 0.1 is recorded with
-`rate_at_edge` true, and RESULTS.md says so). The built-in models take the rate chosen for their from-blocks twin (`builders.TWINS`: the same
+`rate_at_edge` true, and RESULTS.md says so). `low_rates` widens a sweep downwards the same way while its best rate is
+the smallest it tried (none in the fair comparison: its families never chose 0.001; the batch check has 0.0003); a
+family choosing the ladder's smallest rate is recorded with `rate_at_low_edge`. The built-in models take the rate chosen for their from-blocks twin (`builders.TWINS`: the same
 architecture), to save time. The validation rows are only scored: the final AUC and log-loss, and the curve per
 epoch; they choose nothing.
 
@@ -41,13 +43,21 @@ class Protocol:
     patience: int = 2
     learning_rates: tuple = (0.001, 0.003, 0.01, 0.03)
     edge_rates: tuple = (0.1,)  # tried in turn while the chosen rate is the largest tried (the sweep's top edge)
+    low_rates: tuple = ()  # tried in turn, downwards, while the chosen rate is the smallest tried (the bottom edge)
     batch_size: int = 4096
     seeds: tuple = (1, 2, 3)
     selection: str = "AUC on the train stop slice"
     builtin_rate: str = "the rate chosen for the from-blocks twin (same architecture)"
 
     def record(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The protocol as results.json stores it (`low_rates` only when there are any: records made before it
+        existed stay equal)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
+                if not (k == "low_rates" and not v)}
+
+    def ladder(self, rates: Sequence[float] | None = None) -> list[float]:
+        """Every rate a sweep may try, smallest first: `rates` alone when given (a twin's), else the protocol's."""
+        return sorted(rates) if rates else sorted({*self.low_rates, *self.learning_rates, *self.edge_rates})
 
 
 def split_train(rows, fraction: float, seed: int = 0):
@@ -171,9 +181,10 @@ def cached_run(cache: Path, world: WorldData, family: str, build: Callable, rate
 def run_family(cache: Path, world: WorldData, family: str, build: Callable, protocol: Protocol,
                rates: Sequence[float] | None = None, log: Callable = print) -> dict:
     """The sweep with the first seed over `rates` (default the protocol's, widened past its top edge by
-    `edge_rates`), then the other seeds at the chosen rate. Given `rates` (a built-in's twin's rate) is not widened."""
+    `edge_rates` and past its bottom edge by `low_rates`), then the other seeds at the chosen rate. Given `rates` (a
+    built-in's twin's rate) is not widened."""
     first, *others = protocol.seeds
-    ladder = list(rates) if rates else [*protocol.learning_rates, *protocol.edge_rates]
+    ladder = protocol.ladder(rates)
     tried = ladder if rates else list(protocol.learning_rates)
     sweep = {rate: cached_run(cache, world, family, build, rate, first, protocol, log) for rate in tried}
     while (nxt := next_rate(sweep, ladder)) is not None:
@@ -184,14 +195,20 @@ def run_family(cache: Path, world: WorldData, family: str, build: Callable, prot
 
 
 def next_rate(sweep: dict, ladder: Sequence[float]) -> float | None:
-    """The next rate up the ladder when the chosen rate is the largest tried (the sweep's top edge), else None."""
-    chosen, higher = choose_rate(sweep), [r for r in ladder if r > max(sweep)]
-    return min(higher) if chosen == max(sweep) and higher else None
+    """The next rate up the ladder when the chosen rate is the largest tried (the sweep's top edge), the next one
+    down when it is the smallest tried (its bottom edge), else None."""
+    chosen = choose_rate(sweep)
+    higher, lower = [r for r in ladder if r > max(sweep)], [r for r in ladder if r < min(sweep)]
+    if chosen == max(sweep) and higher:
+        return min(higher)
+    return max(lower) if chosen == min(sweep) and lower else None
 
 
 def family_record(sweep: dict, chosen: float, runs: list, ladder: Sequence[float]) -> dict:
+    widened = len(sweep) > 1
     return {"lr_sweep": {f"{r:g}": max(run["stop_auc"]) for r, run in sorted(sweep.items())}, "chosen_lr": chosen,
-            "rate_at_edge": len(sweep) > 1 and chosen == max(ladder), "runs": runs}
+            "rate_at_edge": widened and chosen == max(ladder), "rate_at_low_edge": widened and chosen == min(ladder),
+            "runs": runs}
 
 
 def choose_rate(sweep: dict) -> float:
@@ -201,10 +218,10 @@ def choose_rate(sweep: dict) -> float:
 
 def family_from_cache(cache: Path, world: str, family: str, protocol: Protocol,
                       rates: Sequence[float] | None = None) -> dict | None:
-    """A family's record from the cache alone: None until the sweep is complete (widened past its top edge as
+    """A family's record from the cache alone: None until the sweep is complete (widened past its edges as
     `run_family` does); the seeds cached so far."""
     first, *others = protocol.seeds
-    ladder = list(rates) if rates else [*protocol.learning_rates, *protocol.edge_rates]
+    ladder = protocol.ladder(rates)
     tried = ladder if rates else list(protocol.learning_rates)
     paths = {r: cache_file(cache, world, family, r, first) for r in tried}
     if not all(p.exists() for p in paths.values()):

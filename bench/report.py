@@ -154,7 +154,7 @@ def _converged_goal(r: dict) -> Goal:
     whole = [(w, n) for w, n, fam in measured if len(fam["runs"]) == seeds]
     capped = [f"{n} ({w}, seed {x['seed']})" for w, n, fam in measured for x in fam["runs"]
               if x["stopped_epoch"] == p["max_epochs"]]
-    ends = (min(p["learning_rates"]), max([*p["learning_rates"], *p.get("edge_rates", [])]))
+    ends = (min([*p["learning_rates"], *p.get("low_rates", [])]), max([*p["learning_rates"], *p.get("edge_rates", [])]))
     edge = [f"{n} ({w}: {fam['chosen_lr']:g})" for w, n, fam in measured if fam.get("rate_from") == "sweep"
             and fam["chosen_lr"] in ends]
     runs = sum(len(fam["runs"]) for _, _, fam in measured)
@@ -331,8 +331,7 @@ def _fair_row(r: dict, world: str, name: str, p: dict) -> str:
     sweep = ", ".join(f"{k}: {v:.4f}" for k, v in fam["lr_sweep"].items())
     chosen = f"{fam['chosen_lr']:g} ({'sweep ' + sweep if fam.get('rate_from') == 'sweep' else fam['rate_from']})"
     chosen += " — the ladder's end, a larger rate not tried" if fam.get("rate_at_edge") else ""
-    chosen += (" — the sweep's smallest rate, a smaller one not tried" if fam.get("rate_from") == "sweep"
-               and fam["chosen_lr"] == min(p["learning_rates"]) else "")
+    chosen += " — the ladder's smallest rate, a smaller one not tried" if fam.get("rate_at_low_edge") else ""
     epochs = ", ".join(f"{x['stopped_epoch']}/{x['epochs_run']}" for x in runs)
     missing = len(p["seeds"]) - len(runs)
     seeds = f"{len(runs)}" + (f" ({missing} not measured yet)" if missing else "")

@@ -181,6 +181,18 @@ def test_a_sweep_at_its_top_edge_is_widened_until_it_is_not(tmp_path, monkeypatc
     fair.cache_file(tmp_path, "w", "b", 0.1, 1).unlink()
     assert fair.family_from_cache(tmp_path, "w", "b", protocol) is None  # the widened sweep is not complete
     trained.clear()
+    down = fair.Protocol(learning_rates=(0.001, 0.003, 0.01), edge_rates=(0.03,), low_rates=(0.0001, 0.0003),
+                         seeds=(1, 2))
+    best_at.update(d=0.0003, e=0.00001)  # below the sweep: widened downwards, one rate at a time
+    low = {name: fair.run_family(tmp_path / "down", world, name, name, down, log=lambda *a, **k: None)
+           for name in ("d", "e")}
+    assert [(r, s) for b, r, s in trained if b == "d"] == [(0.001, 1), (0.003, 1), (0.01, 1), (0.0003, 1),
+                                                           (0.0001, 1), (0.0003, 2)]
+    assert low["d"]["chosen_lr"] == 0.0003 and not low["d"]["rate_at_low_edge"]
+    assert low["e"]["chosen_lr"] == 0.0001 and low["e"]["rate_at_low_edge"]  # the ladder ends below: said
+    assert all(fair.family_from_cache(tmp_path / "down", "w", n, down) == low[n] for n in low)
+    assert "low_rates" not in fair.Protocol().record() and down.record()["low_rates"] == [0.0001, 0.0003]
+    trained.clear()
     twin = fair.run_family(tmp_path, world, "builtin", "b", protocol, rates=[0.01], log=lambda *a, **k: None)
     assert [(r, s) for _, r, s in trained] == [(0.01, 1), (0.01, 2)] and twin["chosen_lr"] == 0.01
 

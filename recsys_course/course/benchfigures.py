@@ -450,13 +450,12 @@ def batch_check(results: dict | None) -> dict | None:
     return {"fair": found} if isinstance(found, dict) and found.get("worlds") else None
 
 
-def rate_said(family: dict, protocol: dict) -> str:
-    """A family's chosen rate, marked when it is an end of the sweep (the best rate may lie beyond it)."""
-    rate, low = family["chosen_lr"], min(protocol["learning_rates"])
+def rate_said(family: dict) -> str:
+    """A family's chosen rate, marked when it is an end of the sweep's ladder (the best rate may lie beyond it)."""
+    rate = family["chosen_lr"]
     if family.get("rate_at_edge"):
-        return f"{rate:g} (the ladder's end)"
-    swept = len(family.get("lr_sweep", {})) > 1
-    return f"{rate:g} (the smallest tried)" if swept and rate == low else f"{rate:g}"
+        return f"{rate:g} (the ladder's largest)"
+    return f"{rate:g} (the ladder's smallest)" if family.get("rate_at_low_edge") else f"{rate:g}"
 
 
 def batch_table(results: dict | None):
@@ -480,7 +479,7 @@ def batch_table(results: dict | None):
             row = {"world": world, "model": name}
             for b, r in at.items():
                 gain = fair_gain(r, world, name)
-                row[f"rate at {b}"] = rate_said(fair_family(r, world, name), r["fair"]["protocol"])
+                row[f"rate at {b}"] = rate_said(fair_family(r, world, name))
                 row[f"valid AUC at {b}"] = str(fair_auc(r, world, name))
                 row[f"gain vs DLRM at {b}"] = "" if name == DLRM or gain is None else (
                     f"{gain.mean:+.4f} ± {gain.sd:.4f} ({SIDE_WORDS[fair_side(gain)]})")

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from recsys_course.config import REPO_ROOT
-from recsys_course.course.benchfigures import (auc, controlled_sentences, crosses_sentence, fair_findings, gain,
-                                               gain_sentences, load, oracle_auc, runs, setting)
+from recsys_course.course.benchfigures import (BATCH_KEY, auc, batch_findings, controlled_sentences, crosses_sentence,
+                                               fair_findings, gain, gain_sentences, load, oracle_auc, runs, setting)
 
 README = REPO_ROOT / "README.md"
 
@@ -37,6 +37,12 @@ def readme_findings(results: dict) -> str:
               "untuned. The fair comparison below trains each model to its early-stopping epoch at its own tuned rate; where "
               "the two disagree, the fair one is the verdict (bench/RESULTS.md has its tables, epochs and rates):", "",
               *fair_findings(results)]
+    batch = batch_findings(results)
+    if batch:
+        check = results[BATCH_KEY]
+        lines += ["", "Where runs keep their first epoch, the batch size sets how far that one epoch trains: the bench's "
+                  f"batch check runs the same protocol at batch {check['protocol']['batch_size']} for "
+                  f"{len(check['families'])} families (notebook 04 and bench/RESULTS.md have its table):", "", *batch]
     return "\n".join(lines)
 
 
