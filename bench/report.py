@@ -393,9 +393,12 @@ def _batch(r: dict) -> list[str]:
 def _protocol_difference(r: dict) -> str:
     """What differs between the fair comparison's protocol and the batch check's, in words."""
     a, c = r["fair"]["protocol"], r[benchfigures.BATCH_KEY]["protocol"]
-    other = sorted(k for k in {*a, *c} if k != "batch_size" and a.get(k) != c.get(k))
-    return "nothing else differs" if not other else "also different: " + ", ".join(
-        f"{k} {a.get(k)} vs {c.get(k)}" for k in other)
+    other = sorted(k for k in {*a, *c} if k not in ("batch_size", "low_rates") and a.get(k) != c.get(k))
+    said = [f"{k} {a.get(k)} vs {c.get(k)}" for k in other]
+    if c.get("low_rates") and c.get("low_rates") != a.get("low_rates"):
+        said.insert(0, "its sweep may also go down to " + ", ".join(f"{x:g}" for x in sorted(c["low_rates"],
+                                                                                            reverse=True)))
+    return "nothing else differs" if not said else "; ".join(said)
 
 
 def _interactions(r: dict) -> list[str]:

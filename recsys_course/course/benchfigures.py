@@ -518,6 +518,8 @@ def batch_findings(results: dict | None) -> list[str]:
         if n == DLRM:
             continue
         gains = [(b, fair_gain(r, w, n)) for b, r in both]
+        if any(g is None for _, g in gains):  # DLRM of that world not measured (yet) at one of the batches
+            continue
         said = ", ".join(f"{g.mean:+.4f} ± {g.sd:.4f} ({SIDE_WORDS[fair_side(g)]}) at {b}" for b, g in gains)
         same = fair_side(gains[0][1]) == fair_side(gains[1][1])
         lines.append(f"- `{w}`, {n} vs {DLRM}: {said} — {'the same verdict' if same else 'the verdict changes'}.")
