@@ -151,6 +151,9 @@ def test_the_protocol_caches_resumes_and_merges(tiny_processed, tmp_path, monkey
     info.write_text(json.dumps({**json.loads(info.read_text()), "oracle_auc": 0.5}))  # other data: not comparable
     other = fair.merge(results, cache, protocol, families)["fair"]["worlds"]["default"]
     assert builders.CONCAT_MLP not in other["families"]
+    before = json.loads(results.read_text())["fair"]
+    check = fair.merge(results, cache, protocol, families, key="fair_batch")  # the batch check's key, beside it
+    assert check["fair"] == before and check["fair_batch"]["worlds"]["default"]["families"] == other["families"]
 
 
 def test_a_sweep_at_its_top_edge_is_widened_until_it_is_not(tmp_path, monkeypatch):
