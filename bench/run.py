@@ -14,8 +14,8 @@
    (resumable: every run is cached under bench/out/fair/, and merged into results.json after each family; the other
    keys stay as they are); `--render-only` merges what the cache holds and renders RESULTS.md and the README.
    7b. the batch check (results.json's "fair_batch" key): the same protocol at lab 05's batch, 1024, for DLRM, the
-   stacked DCN, DCN + dot products, concat -> MLP and the embedded triple, in both worlds; `--batch-check-only`
-   runs it alone.
+   stacked and the parallel DCN, low rank d/4, DCN + dot products, concat -> MLP and the embedded triple, in both
+   worlds; `--batch-check-only` runs it alone.
 8. lab 05 at its quick size (`experiment.make` + `experiment.measure`: the lab's contenders, stopping rule and rate)
    with the shipped ground truth and with the smooth world's term, one seed each (results.json's "lab05" key):
    whether the quick run reproduces the fair comparison's directions. `--lab05-only` runs this step alone.
@@ -230,7 +230,7 @@ BATCH_CHECK_SIZE = 1024
 def batch_check_families() -> list[str]:
     from recsys_course.modeling import builders as b
 
-    return [b.DLRM, b.DCN_2, b.DCN_WITH_DOTS, b.CONCAT_MLP, b.TRIPLE_EMBEDDED]
+    return [b.DLRM, b.DCN_2, b.DCN_WITH_DOTS, b.CONCAT_MLP, b.TRIPLE_EMBEDDED, b.DCN_PARALLEL, b.DCN_RANK_D4]
 
 
 def batch_check_protocol(args):
@@ -319,7 +319,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fair-data", default=None, help="the default world's data folder (default: data/small)")
     p.add_argument("--lab05-only", action="store_true", help="run only lab 05's quick run (step 8)")
     p.add_argument("--batch-check-only", action="store_true",
-                   help="run only the batch check (step 7b: the fair protocol at batch 1024 for five families)")
+                   help="run only the batch check (step 7b: the fair protocol at batch 1024 for seven families)")
     return p.parse_args(argv)
 
 
