@@ -208,7 +208,9 @@ def test_the_batch_check_is_set_beside_the_fair_comparison_and_its_verdicts_are_
     assert bf.batch_table(res) is None and bf.batch_findings(res) == []  # not run yet: nothing shown
     for w in res["fair"]["worlds"].values():
         w["fit_rows"] = 10_000
+    res["fair"]["worlds"]["default"]["families"][builders.TRIPLE_EMBEDDED] = _family((0.745, 0.746, 0.747))
     small = copy.deepcopy(res["fair"])
+    small["worlds"]["default"]["families"][builders.TRIPLE_EMBEDDED] = _family((0.739, 0.740, 0.741))
     small["protocol"]["batch_size"] = 1024
     fams = small["worlds"]["default"]["families"]
     fams[builders.DCN_2] = _family((0.7395, 0.7432, 0.7412), lr=0.01, stopped=(1, 1, 2))  # now level with DLRM
@@ -218,7 +220,8 @@ def test_the_batch_check_is_set_beside_the_fair_comparison_and_its_verdicts_are_
     res[bf.BATCH_KEY] = small
     table = bf.batch_table(res)
     assert list(table.index) == [("default", builders.DLRM), ("default", builders.DCN_2),
-                                 ("default", bf.DCN_WITH_DOTS), ("smooth", builders.DLRM)]
+                                 ("default", bf.DCN_WITH_DOTS), ("default", builders.TRIPLE_EMBEDDED),
+                                 ("smooth", builders.DLRM)]
     dcn = table.loc[("default", builders.DCN_2)]
     assert dcn["rate at 4096"] == "0.001" and dcn["rate at 1024"] == "0.01"
     res["fair"]["worlds"]["default"]["families"][builders.DCN_2]["rate_at_low_edge"] = True  # 0.001 ended its ladder
@@ -228,6 +231,10 @@ def test_the_batch_check_is_set_beside_the_fair_comparison_and_its_verdicts_are_
         "(within the noise)")
     lines = bf.batch_findings(res)
     assert lines[0].startswith("One epoch is 3 steps at batch 4096 and 10 steps at batch 1024;")
-    assert "runs that kept their first epoch: 0 of 12 runs at 4096, 2 of 12 runs at 1024." in lines[0]
+    assert "runs that kept their first epoch: 0 of 15 runs at 4096, 2 of 15 runs at 1024." in lines[0]
     assert any(builders.DCN_2 in x and x.endswith("the verdict changes.") for x in lines)
     assert any(bf.DCN_WITH_DOTS in x and x.endswith("the same verdict.") for x in lines)
+    # the hand-picked cross against the cross layer that scores best at 1024 (here the stacked DCN), paired
+    assert lines[-1].startswith(f"- `default`, the hand-picked cross against the best cross layer at 1024: "
+                                f"{builders.TRIPLE_EMBEDDED} vs {builders.DCN_2}: +0.0107 ± 0.0015 (ahead) at 4096, "
+                                "-0.0013 ± 0.0017 (within the noise) at 1024") and lines[-1].endswith("verdict changes.")

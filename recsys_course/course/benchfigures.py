@@ -523,6 +523,26 @@ def batch_findings(results: dict | None) -> list[str]:
         said = ", ".join(f"{g.mean:+.4f} ± {g.sd:.4f} ({SIDE_WORDS[fair_side(g)]}) at {b}" for b, g in gains)
         same = fair_side(gains[0][1]) == fair_side(gains[1][1])
         lines.append(f"- `{w}`, {n} vs {DLRM}: {said} — {'the same verdict' if same else 'the verdict changes'}.")
+    return lines + _crosses_against_cross_layers(both, measured)
+
+
+def _crosses_against_cross_layers(both, measured) -> list[str]:
+    """Per world, the hand-picked cross (embedded) against the cross-layer family that scores best at the smaller
+    batch, paired seed by seed, at both batches: does "hand-picked beats learned" survive the budget?"""
+    from recsys_course.modeling.builders import CROSS_LAYER_MODELS, TRIPLE_EMBEDDED
+
+    lines = []
+    for w in FAIR_WORLDS:
+        here = {n for world, n in measured if world == w}
+        layers = [n for n in CROSS_LAYER_MODELS if n in here]
+        if TRIPLE_EMBEDDED not in here or not layers:
+            continue
+        best = max(layers, key=lambda n: fair_auc(both[1][1], w, n).mean)
+        gains = [(b, fair_gain(r, w, TRIPLE_EMBEDDED, best)) for b, r in both]
+        said = ", ".join(f"{g.mean:+.4f} ± {g.sd:.4f} ({SIDE_WORDS[fair_side(g)]}) at {b}" for b, g in gains)
+        same = fair_side(gains[0][1]) == fair_side(gains[1][1])
+        lines.append(f"- `{w}`, the hand-picked cross against the best cross layer at {both[1][0]}: {TRIPLE_EMBEDDED} "
+                     f"vs {best}: {said} — {'the same verdict' if same else 'the verdict changes'}.")
     return lines
 
 
