@@ -204,17 +204,46 @@ LAB05_TWINS = {experiment.DCN: DCN_2, experiment.TRIPLE: TRIPLE_CROSS}
 
 class Direction(NamedTuple):
     """One lab 05 contender against DLRM in one world: the quick run's side and gain, and the bench's side (+1 ahead,
-    -1 behind, 0 within the noise; the bench's from `benchfigures.fair_side`)."""
+    -1 behind, 0 within the noise; the bench's from `benchfigures.fair_side`) at the batch `batch` it is read at."""
 
     world: str
     name: str
     mine: int
     bench: int | None
     gain: float
+    batch: int | None = None
+
+
+def _margins(r: dict, world: str, twin: str) -> dict:
+    """{batch: the bench's paired gain of `twin` over DLRM in `world`}: the fair comparison's, and the batch check's
+    when it measured `twin` there."""
+    out = {((r.get("fair") or {}).get("protocol") or {}).get("batch_size"): benchfigures.fair_gain(r, world, twin, DLRM)}
+    small = benchfigures.batch_check(r)
+    if small is not None:
+        out[small["fair"]["protocol"]["batch_size"]] = benchfigures.fair_gain(small, world, twin, DLRM)
+    return {b: g for b, g in out.items() if g is not None}
+
+
+def _bench_at_labs_batch(r: dict, world: str, twin: str) -> tuple:
+    """(the bench's paired gain of `twin` over DLRM, its batch): at lab 05's batch when the bench measured it there
+    (like for like), else the fair comparison's."""
+    margins, lab_batch = _margins(r, world, twin), ((r.get("lab05") or {}).get("quick") or {}).get("batch_size")
+    fair_batch = ((r.get("fair") or {}).get("protocol") or {}).get("batch_size")
+    batch = lab_batch if lab_batch in margins else fair_batch
+    return margins.get(batch), batch
+
+
+def _same_architecture(r: dict, world: str, name: str) -> bool:
+    """Whether lab 05's contender and its bench twin are the same model in `world`: lab 05 crosses the triple the
+    generator planted, the bench the data's strongest triple, which in the smooth world is another one."""
+    if name != experiment.TRIPLE:
+        return True
+    w = benchfigures.fair_world(r, world) or {}
+    return set((w.get("crosses") or {}).get("triple") or ()) == set((w.get("planted") or {}).get("cross_triple") or ())
 
 
 def _lab05_directions(r: dict) -> list[Direction]:
-    """Every (world, contender) that both lab 05's quick run and the fair comparison measured."""
+    """Every (world, contender) that both lab 05's quick run and the bench measured, as the same model."""
     lab = r.get("lab05") or {}
     out = []
     for world in ("default", "smooth"):
@@ -222,10 +251,11 @@ def _lab05_directions(r: dict) -> list[Direction]:
         if experiment.DLRM not in mine:
             continue
         for name, twin in LAB05_TWINS.items():
-            if name in mine:
+            if name in mine and _same_architecture(r, world, name):
                 gain = mine[name]["auc"] - mine[experiment.DLRM]["auc"]
-                bench = benchfigures.fair_side(benchfigures.fair_gain(r, world, twin, DLRM))
-                out.append(Direction(world, name, experiment._side(gain, lab[world]["noise"]), bench, gain))
+                bench, batch = _bench_at_labs_batch(r, world, twin)  # like for like where measured
+                out.append(Direction(world, name, experiment._side(gain, lab[world]["noise"]),
+                                     benchfigures.fair_side(bench), gain, batch))
     return out
 
 
@@ -238,7 +268,7 @@ def _lab05_goal(r: dict) -> Goal:
     words = benchfigures.SIDE_WORDS
     lab = r["lab05"]
     said = "; ".join(f"world `{d.world}`: {d.name} {d.gain:+.4f} ({words[d.mine]}, noise ±{lab[d.world]['noise']:.4f}; "
-                     f"bench {words[d.bench]})" for d in rows)
+                     f"bench {words[d.bench]} at batch {d.batch})" for d in rows)
     said += (f" — one seed, {lab[rows[0].world]['train_rows']:,} train rows (quick size "
              f"`{lab['quick']['label']}`, batch {lab['quick']['batch_size']}, rate {lab['quick']['learning_rate']:g})")
     wrong = [_lab05_why(r, d, lab[d.world]["noise"]) for d in rows if d.mine != d.bench]
@@ -246,19 +276,19 @@ def _lab05_goal(r: dict) -> Goal:
 
 
 def _lab05_why(r: dict, d: Direction, noise: float) -> str:
-    """Why one quick run does not show the bench's direction, from the figures: the bench's margin (at its batch and,
-    when the batch check measured it, at the lab's) set against the quick run's noise."""
-    twin = LAB05_TWINS[d.name]
-    margins = [(r["fair"]["protocol"]["batch_size"], benchfigures.fair_gain(r, d.world, twin, DLRM))]
-    small = benchfigures.batch_check(r)
-    if small is not None and (g := benchfigures.fair_gain(small, d.world, twin, DLRM)) is not None:
-        margins.append((small["fair"]["protocol"]["batch_size"], g))
-    said = " and ".join(f"{g.mean:+.4f} ± {g.sd:.4f} at batch {b}" for b, g in margins)
-    lab_batch = (r["lab05"].get("quick") or {}).get("batch_size")
-    side = "within its noise" if d.mine == 0 else "the other way"
-    ratio = abs(margins[-1][1].mean) / noise
-    return (f"{d.name} in `{d.world}`: the quick run's {d.gain:+.4f} is {side} (±{noise:.4f}, one seed, batch "
-            f"{lab_batch}); the bench's margin, {said} over {margins[-1][1].n} seeds, is {ratio:.1f}× that noise"
+    """Why one quick run does not show the bench's direction, from the figures: the bench's margin at the batch it
+    is read at (`_bench_at_labs_batch`), and at the other batch when both were measured, against the run's noise."""
+    margins = _margins(r, d.world, LAB05_TWINS[d.name])
+    g = margins[d.batch]
+    also = "".join(f" (at batch {b}: {x.mean:+.4f} ± {x.sd:.4f})" for b, x in margins.items() if b != d.batch)
+    run = (f"{d.name} in `{d.world}`: the quick run's {d.gain:+.4f} (±{noise:.4f}, one seed, batch "
+           f"{r['lab05']['quick']['batch_size']})")
+    bench = f"the bench's margin at batch {d.batch}, {g.mean:+.4f} ± {g.sd:.4f} over {g.n} seeds{also},"
+    if d.bench == 0:
+        return (f"{run} is beyond its noise, but {bench} is within the noise of its seeds: the bench has no direction "
+                "there for one run to reproduce")
+    ratio = abs(g.mean) / noise
+    return (f"{run} is {'within its noise' if d.mine == 0 else 'the other way'}; {bench} is {ratio:.1f}× that noise"
             + (", too small for one quick run to resolve" if ratio < 2 else
                ", so the quick run's fewer rows, not only its noise, differ from the bench"))
 
@@ -351,8 +381,8 @@ def _fair(r: dict) -> list[str]:
              "same machine, shared with other work (speeds are noisy; AUCs are not affected).",
              "", benchfigures.fair_protocol(r), "",
              "Epochs: the epoch kept (the best on the stop slice) / the epochs run, per seed. The valid AUC is the "
-             "kept epoch's; a gain is paired with DLRM on the same seeds (within the noise: within two standard "
-             "errors of 0)."]
+             "kept epoch's; a gain is paired with DLRM on the same seeds (within the noise: the mean gain's 95% "
+             "interval over the seeds, Student's t, holds 0)."]
     for world, what in benchfigures.FAIR_WORLDS.items():
         w = r["fair"]["worlds"].get(world)
         if not w:

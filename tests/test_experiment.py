@@ -200,5 +200,10 @@ def test_the_quick_run_is_set_beside_the_benchs_fair_rows_computed(tmp_path):
     assert small == [f"  the same protocol at batch 1024 (the bench's batch check): +0.0003 ± 0.0015 — within the "
                      f"noise of {builders.DLRM}."]
     assert said.index(small[0]) == 3  # right after the smooth world's line it qualifies
+    assert said[-1].endswith("reproduces the bench's direction (ahead of DLRM).")  # judged at 4096: tiny's batch differs
+    at_1024 = Paths("small", tmp_path)  # the quick size's batch is the check's: judged like for like
+    said = experiment.beside_bench(at_1024, ahead, {"smooth": 1.0}, bench, noise=0.01)
+    assert "this lab's batch: your run is judged against this line" in said[3]
+    assert "does NOT reproduce the bench's direction" in said[-1] and "in the bench within the noise" in said[-1]
     assert bf.fair_side(bf.Spread(0.005, 0.001, 3)) == 1 and bf.fair_side(bf.Spread(-0.005, 0.001, 3)) == -1
     assert bf.fair_side(bf.Spread(0.001, 0.003, 3)) == 0

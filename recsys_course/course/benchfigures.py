@@ -133,8 +133,7 @@ def versus(a_name: str, a: float, b_name: str, b: float, noise: float = 0.0, wha
 
 
 def gain_sentence(results: dict, name: str, base: str) -> str:
-    """The bench's paired gain of `name` over `base` in words: ahead, behind, or within the noise (the mean gain
-    within two standard errors of 0)."""
+    """The bench's paired gain of `name` over `base` in words: ahead, behind, or within the noise (`fair_side`)."""
     g = gain(results, name, base)
     return f"{name}: {g.mean:+.4f} ± {g.sd:.4f} AUC over {g.n} seeds (paired) — {fair_verdict(g, base)}"
 
@@ -288,12 +287,21 @@ def fair_gain(results: dict | None, world: str, name: str, base: str | None = No
 SIDE_WORDS = {1: "ahead", -1: "behind", 0: "within the noise", None: "one seed only"}
 
 
+def seeds_noise(gain: Spread) -> float:
+    """How far a mean paired gain over `gain.n` seeds may lie from 0 by chance: the half-width of its 95% interval,
+    Student's t with n − 1 degrees of freedom times the standard error (with 3 seeds, 4.3 standard errors: two would
+    be an 82% interval there)."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, gain.n - 1)) * gain.sd / gain.n ** 0.5
+
+
 def fair_side(gain: Spread | None) -> int | None:
-    """+1 ahead, -1 behind, 0 within the noise (the mean gain within two standard errors of 0); None when not
-    measured or measured with one seed only (no spread to judge the noise by)."""
+    """+1 ahead, -1 behind, 0 within the noise (the mean gain's 95% interval over the seeds holds 0: `seeds_noise`);
+    None when not measured or measured with one seed only (no spread to judge the noise by)."""
     if gain is None or gain.n < 2:
         return None
-    if abs(gain.mean) <= 2 * gain.sd / gain.n ** 0.5:
+    if abs(gain.mean) <= seeds_noise(gain):
         return 0
     return 1 if gain.mean > 0 else -1
 
@@ -340,7 +348,7 @@ def fair_table(results: dict | None, world: str, names, base: str):
     """ONE table of a world of the fair comparison: the oracle first (when the world has one), then a row per family
     the bench measured there (in `names` order): its parameters, the rate chosen, its valid AUC (mean ± sd over the
     seeds), its paired gain over `base` (± sd), the verdict computed from the gain — ahead, behind or within the
-    noise (the mean gain within two standard errors of 0) — and the epoch each seed kept (of the cap). None when the
+    noise (`fair_side`: the mean gain's 95% interval over the seeds holds 0) — and the epoch each seed kept (of the cap). None when the
     bench did not measure the world."""
     import pandas as pd
 
@@ -632,9 +640,7 @@ def hybrid_sentences(results: dict | None, base: str | None = None) -> list[str]
     lines = []
     for how, mine, theirs in sources:
         g = _paired_gain(mine, theirs)
-        noise = 2 * g.sd / g.n ** 0.5 if g.n > 1 else 0.0
-        verdict = (f"one seed only, against {base}" if g.n < 2 else f"within the noise of {base}"
-                   if abs(g.mean) <= noise else f"{'ahead of' if g.mean > 0 else 'behind'} {base}")
+        verdict = fair_verdict(g, base)
         lines.append(f"{HYBRID} in {how}: valid AUC {Spread.of([r['auc'] for r in mine])}, {mine[0]['params']:,} "
                      f"parameters; paired gain over {base} {g.mean:+.4f} ± {g.sd:.4f} over {g.n} seeds — {verdict}.")
     return lines + ["The bench builds it with mm.CrossBlock(2), which this notebook proved computes what MyCross "

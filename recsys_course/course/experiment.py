@@ -315,8 +315,13 @@ def beside_bench(paths: Paths, runs: list, planted, results: dict | None, noise:
                      f"{g.sd:.4f} — {verdict}.")
         small = benchfigures.batch_check(results)
         if small is not None and (b := benchfigures.fair_gain(small, world, builders.DCN_2, builders.DLRM)):
-            lines.append(f"  the same protocol at batch {small['fair']['protocol']['batch_size']} (the bench's batch "
-                         f"check): {b.mean:+.4f} ± {b.sd:.4f} — {benchfigures.fair_verdict(b, builders.DLRM)}.")
+            batch = small["fair"]["protocol"]["batch_size"]
+            same = batch == quick_for(paths.scale).batch_size and benchfigures.fair_side(b) is not None
+            lines.append(f"  the same protocol at batch {batch} (the bench's batch check"
+                         + ("; this lab's batch: your run is judged against this line" if same else "")
+                         + f"): {b.mean:+.4f} ± {b.sd:.4f} — {benchfigures.fair_verdict(b, builders.DLRM)}.")
+            if same:  # like for like: the bench at the lab's own batch
+                sides[world] = benchfigures.fair_side(b)
     world = bench_world(planted, results)
     if world is not None and world not in sides and benchfigures.fair_gain(results, world, builders.DCN_2):
         return lines + [f"same ground truth as the bench's world `{world}`, but the bench has one seed of it: no "
