@@ -282,6 +282,35 @@ def bench_world(planted, results: dict | None) -> str | None:
     return None
 
 
+def _bench_lines(results: dict | None, world: str, lab_batch: int, sides: dict) -> list[str]:
+    """The bench's DCN − DLRM in `world`: the fair comparison's line, and the batch check's when it measured it;
+    `sides[world]` gets the side a quick run is judged against (the batch check's at the lab's own batch, like for
+    like, else the fair comparison's; none with one seed)."""
+    from recsys_course.course import benchfigures
+    from recsys_course.modeling import builders
+
+    g = benchfigures.fair_gain(results, world, builders.DCN_2, builders.DLRM)
+    if g is None:
+        return []
+    if benchfigures.fair_side(g) is not None:  # one seed has no spread: nothing to reproduce
+        sides[world] = benchfigures.fair_side(g)
+    seeds = f"{g.n} seed{'s' if g.n != 1 else ''}"
+    lines = [f"the bench, world `{world}` ({benchfigures.FAIR_WORLDS[world]}; `small`, {seeds}, each model at its "
+             f"tuned rate, early-stopped): {builders.DCN_2} − {builders.DLRM} = {g.mean:+.4f} ± {g.sd:.4f} — "
+             f"{benchfigures.fair_verdict(g, builders.DLRM)}."]
+    small = benchfigures.batch_check(results)
+    b = benchfigures.fair_gain(small, world, builders.DCN_2, builders.DLRM) if small is not None else None
+    if b is not None:
+        batch = small["fair"]["protocol"]["batch_size"]
+        same = batch == lab_batch and benchfigures.fair_side(b) is not None
+        lines.append(f"  the same protocol at batch {batch} (the bench's batch check"
+                     + ("; this lab's batch: your run is judged against this line" if same else "")
+                     + f"): {b.mean:+.4f} ± {b.sd:.4f} — {benchfigures.fair_verdict(b, builders.DLRM)}.")
+        if same:  # like for like: the bench at the lab's own batch
+            sides[world] = benchfigures.fair_side(b)
+    return lines
+
+
 def beside_bench(paths: Paths, runs: list, planted, results: dict | None, noise: float = 0.0) -> list[str]:
     """Lab 05's DCN − DLRM beside the bench's fair comparison (3 seeds at `small`, each model at its tuned rate),
     computed: the learner's margin at the quick size, the bench's in each world it measured, and — where the bench
@@ -300,28 +329,9 @@ def beside_bench(paths: Paths, runs: list, planted, results: dict | None, noise:
     lines = [f"your run (quick size: {rows:,} train rows, one seed, one rate for all): {DCN} − {DLRM} = {mine:+.4f} AUC, "
              f"{words[_side(mine, noise)]} (noise ±{noise:.4f}); {DCN} has {by[DCN].params:,} parameters, {DLRM} "
              f"{by[DLRM].params:,}."]
-    sides = {}
+    sides: dict[str, int] = {}
     for world in ("default", "smooth"):
-        g = benchfigures.fair_gain(results, world, builders.DCN_2, builders.DLRM)
-        if g is None:
-            continue
-        verdict = benchfigures.fair_verdict(g, builders.DLRM)
-        side = benchfigures.fair_side(g)
-        if side is not None:  # one seed has no spread: nothing to reproduce
-            sides[world] = side
-        seeds = f"{g.n} seed{'s' if g.n != 1 else ''}"
-        lines.append(f"the bench, world `{world}` ({benchfigures.FAIR_WORLDS[world]}; `small`, {seeds}, each "
-                     f"model at its tuned rate, early-stopped): {builders.DCN_2} − {builders.DLRM} = {g.mean:+.4f} ± "
-                     f"{g.sd:.4f} — {verdict}.")
-        small = benchfigures.batch_check(results)
-        if small is not None and (b := benchfigures.fair_gain(small, world, builders.DCN_2, builders.DLRM)):
-            batch = small["fair"]["protocol"]["batch_size"]
-            same = batch == quick_for(paths.scale).batch_size and benchfigures.fair_side(b) is not None
-            lines.append(f"  the same protocol at batch {batch} (the bench's batch check"
-                         + ("; this lab's batch: your run is judged against this line" if same else "")
-                         + f"): {b.mean:+.4f} ± {b.sd:.4f} — {benchfigures.fair_verdict(b, builders.DLRM)}.")
-            if same:  # like for like: the bench at the lab's own batch
-                sides[world] = benchfigures.fair_side(b)
+        lines += _bench_lines(results, world, quick_for(paths.scale).batch_size, sides)
     world = bench_world(planted, results)
     if world is not None and world not in sides and benchfigures.fair_gain(results, world, builders.DCN_2):
         return lines + [f"same ground truth as the bench's world `{world}`, but the bench has one seed of it: no "
