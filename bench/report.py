@@ -377,8 +377,9 @@ def _fair(r: dict) -> list[str]:
         return ["", "## The fair comparison (issue 18)", "", "Not run yet: `python bench/run.py --fair-only`."]
     p = r["fair"]["protocol"]
     lines = ["", "## The fair comparison (issue 18)", "",
-             f"Measured by `python bench/run.py --fair-only` (cache merged {r['fair'].get('merged', '?')}) on the "
-             "same machine, shared with other work (speeds are noisy; AUCs are not affected).",
+             f"Measured by `python bench/run.py --fair-only` (cache merged {r['fair'].get('merged', '?')}) on 2-core "
+             "machines, not always the one in the header (the runs are cached and resumed, family by family), shared "
+             "with other work: speeds are noisy and differ between machines; AUCs are not affected.",
              "", benchfigures.fair_protocol(r), "",
              "Epochs: the epoch kept (the best on the stop slice) / the epochs run, per seed. The valid AUC is the "
              "kept epoch's; a gain is paired with DLRM on the same seeds (within the noise: the mean gain's 95% "
