@@ -215,22 +215,9 @@ class Direction(NamedTuple):
 
 
 def _margins(r: dict, world: str, twin: str) -> dict:
-    """{batch: the bench's paired gain of `twin` over DLRM in `world`}: the fair comparison's, and the batch check's
-    when it measured `twin` there."""
-    out = {((r.get("fair") or {}).get("protocol") or {}).get("batch_size"): benchfigures.fair_gain(r, world, twin, DLRM)}
-    small = benchfigures.batch_check(r)
-    if small is not None:
-        out[small["fair"]["protocol"]["batch_size"]] = benchfigures.fair_gain(small, world, twin, DLRM)
-    return {b: g for b, g in out.items() if g is not None}
-
-
-def _bench_at_labs_batch(r: dict, world: str, twin: str) -> tuple:
-    """(the bench's paired gain of `twin` over DLRM, its batch): at lab 05's batch when the bench measured it there
-    (like for like), else the fair comparison's."""
-    margins, lab_batch = _margins(r, world, twin), ((r.get("lab05") or {}).get("quick") or {}).get("batch_size")
-    fair_batch = ((r.get("fair") or {}).get("protocol") or {}).get("batch_size")
-    batch = lab_batch if lab_batch in margins else fair_batch
-    return margins.get(batch), batch
+    """{batch: the bench's paired gain of `twin` over DLRM in `world`} at each batch that measured it."""
+    both = benchfigures.batches(r) or ((((r.get("fair") or {}).get("protocol") or {}).get("batch_size"), r),)
+    return {b: g for b, x in both if (g := benchfigures.fair_gain(x, world, twin, DLRM)) is not None}
 
 
 def _same_architecture(r: dict, world: str, name: str) -> bool:
@@ -253,7 +240,7 @@ def _lab05_directions(r: dict) -> list[Direction]:
         for name, twin in LAB05_TWINS.items():
             if name in mine and _same_architecture(r, world, name):
                 gain = mine[name]["auc"] - mine[experiment.DLRM]["auc"]
-                bench, batch = _bench_at_labs_batch(r, world, twin)  # like for like where measured
+                bench, batch = benchfigures.gain_at_batch(r, world, twin, (lab.get("quick") or {}).get("batch_size"), DLRM)
                 out.append(Direction(world, name, experiment._side(gain, lab[world]["noise"]),
                                      benchfigures.fair_side(bench), gain, batch))
     return out
@@ -277,7 +264,8 @@ def _lab05_goal(r: dict) -> Goal:
 
 def _lab05_why(r: dict, d: Direction, noise: float) -> str:
     """Why one quick run does not show the bench's direction, from the figures: the bench's margin at the batch it
-    is read at (`_bench_at_labs_batch`), and at the other batch when both were measured, against the run's noise."""
+    is read at (`benchfigures.gain_at_batch`), and at the other batch when both were measured, against the run's
+    noise."""
     margins = _margins(r, d.world, LAB05_TWINS[d.name])
     g = margins[d.batch]
     also = "".join(f" (at batch {b}: {x.mean:+.4f} ± {x.sd:.4f})" for b, x in margins.items() if b != d.batch)

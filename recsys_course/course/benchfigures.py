@@ -458,6 +458,29 @@ def batch_check(results: dict | None) -> dict | None:
     return {"fair": found} if isinstance(found, dict) and found.get("worlds") else None
 
 
+def batches(results: dict | None) -> tuple[tuple[int, dict], tuple[int, dict]] | None:
+    """((the fair comparison's batch, results), (the batch check's batch, the check as `fair` reads it)), or None
+    when either has not run."""
+    small = batch_check(results)
+    if small is None or fair(results) is None:
+        return None
+    return ((results["fair"]["protocol"].get("batch_size"), results),
+            (small["fair"]["protocol"].get("batch_size"), small))
+
+
+def gain_at_batch(results: dict | None, world: str, name: str, batch: int | None, base: str | None = None):
+    """(the bench's paired gain of `name` over `base` in `world`, the batch it was measured at) that a run trained at
+    `batch` is judged against: the batch check's when it ran at that batch and has a spread over seeds (like for
+    like), else the fair comparison's. (None, None) when the fair comparison has not run."""
+    both = batches(results)
+    if both is not None and both[1][0] == batch:
+        g = fair_gain(both[1][1], world, name, base)
+        if fair_side(g) is not None:
+            return g, batch
+    found = fair(results)
+    return fair_gain(results, world, name, base), (found["protocol"].get("batch_size") if found else None)
+
+
 def rate_said(family: dict) -> str:
     """A family's chosen rate, marked when it is an end of the sweep's ladder (the best rate may lie beyond it)."""
     rate = family["chosen_lr"]
@@ -474,14 +497,14 @@ def batch_table(results: dict | None):
 
     from recsys_course.modeling.builders import DLRM
 
-    small = batch_check(results)
-    if small is None or fair(results) is None:
+    both = batches(results)
+    if both is None:
         return None
-    big_b, small_b = (r["fair"]["protocol"]["batch_size"] for r in (results, small))
+    (big_b, _), (small_b, small) = both
     rows = []
     for world in FAIR_WORLDS:
         for name in ((fair_world(small, world) or {}).get("families") or {}):
-            at = {big_b: results, small_b: small}
+            at = dict(both)
             if not all(fair_family(r, world, name) for r in at.values()):
                 continue
             row = {"world": world, "model": name}
@@ -504,10 +527,10 @@ def batch_findings(results: dict | None) -> list[str]:
 
     from recsys_course.modeling.builders import DLRM
 
-    small = batch_check(results)
-    if small is None or fair(results) is None:
+    both = batches(results)
+    if both is None:
         return []
-    both = ((results["fair"]["protocol"]["batch_size"], results), (small["fair"]["protocol"]["batch_size"], small))
+    small = both[1][1]
     measured = [(w, n) for w in FAIR_WORLDS for n in ((fair_world(small, w) or {}).get("families") or {})
                 if all(fair_family(r, w, n) for _, r in both)]
     if not measured:

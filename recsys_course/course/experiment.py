@@ -298,16 +298,16 @@ def _bench_lines(results: dict | None, world: str, lab_batch: int, sides: dict) 
     lines = [f"the bench, world `{world}` ({benchfigures.FAIR_WORLDS[world]}; `small`, {seeds}, each model at its "
              f"tuned rate, early-stopped): {builders.DCN_2} − {builders.DLRM} = {g.mean:+.4f} ± {g.sd:.4f} — "
              f"{benchfigures.fair_verdict(g, builders.DLRM)}."]
-    small = benchfigures.batch_check(results)
-    b = benchfigures.fair_gain(small, world, builders.DCN_2, builders.DLRM) if small is not None else None
+    both = benchfigures.batches(results)
+    b = benchfigures.fair_gain(both[1][1], world, builders.DCN_2, builders.DLRM) if both is not None else None
     if b is not None:
-        batch = small["fair"]["protocol"]["batch_size"]
-        same = batch == lab_batch and benchfigures.fair_side(b) is not None
-        lines.append(f"  the same protocol at batch {batch} (the bench's batch check"
+        judged, at = benchfigures.gain_at_batch(results, world, builders.DCN_2, lab_batch, builders.DLRM)
+        same = at == lab_batch  # like for like: the bench at the lab's own batch
+        lines.append(f"  the same protocol at batch {both[1][0]} (the bench's batch check"
                      + ("; this lab's batch: your run is judged against this line" if same else "")
                      + f"): {b.mean:+.4f} ± {b.sd:.4f} — {benchfigures.fair_verdict(b, builders.DLRM)}.")
-        if same:  # like for like: the bench at the lab's own batch
-            sides[world] = benchfigures.fair_side(b)
+        if same:
+            sides[world] = benchfigures.fair_side(judged)
     return lines
 
 
